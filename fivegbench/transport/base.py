@@ -1,0 +1,97 @@
+"""Transport protocols and the exchange log.
+
+Two shapes of conversation exist on a bench:
+
+* message-based (SCPI over VISA): ``write``/``read``/``query``/``query_block``, one message per
+  terminator, binary blocks read by their declared length;
+* stream-based (a console over a serial line or a terminal server): ``send_line`` and
+  ``read_until`` a regular expression (a prompt), reading in chunks.
+
+Every exchange is logged in one place, :class:`IoLog`, to the run's ``io.log``: one line per
+message, ``UTC time  role  >|<  message``, plain text with the terminator stripped, or
+``<block N bytes>`` for a binary block.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol, TextIO
+
+log = logging.getLogger(__name__)
+
+SENT = ">"
+RECEIVED = "<"
+
+
+class IoLog:
+    """Appends every exchange of every instrument to one file (and to the module logger)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._lock = threading.Lock()
+        self._file: TextIO | None = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
+
+    def record(self, role: str, direction: str, message: str) -> None:
+        """Log one message; multi-line console output becomes one log line per text line."""
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        lines = [line for line in message.replace("\r", "").split("\n") if line.strip()] or [""]
+        text = "".join(f"{stamp}  {role}  {direction}  {line}\n" for line in lines)
+        with self._lock:
+            if self._file is not None:
+                self._file.write(text)
+                self._file.flush()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s", text.rstrip("\n"))
+
+    def block(self, role: str, direction: str, size: int) -> None:
+        """Log a binary block by its size only."""
+        self.record(role, direction, f"<block {size} bytes>")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
+class MessageTransport(Protocol):
+    """A message-based instrument link (SCPI). Terminators are added and stripped here."""
+
+    role: str
+
+    def write(self, message: str) -> None:
+        """Send one program message."""
+
+    def read(self) -> str:
+        """Read one response message, terminator stripped."""
+
+    def query(self, message: str) -> str:
+        """Write then read."""
+
+    def query_block(self, message: str) -> bytes:
+        """Send a query answered by one IEEE 488.2 definite-length block; return its payload."""
+
+    def close(self) -> None:
+        """Release the link."""
+
+
+class StreamTransport(Protocol):
+    """A byte-stream console link (serial line, pty, terminal server socket)."""
+
+    role: str
+
+    def send_line(self, text: str) -> None:
+        """Send ``text`` followed by the line ending."""
+
+    def read_until(self, pattern: re.Pattern[str], timeout: float) -> str:
+        """Read until ``pattern`` matches the text received so far; return that text.
+
+        Raises TimeoutError (with the text seen so far in its message) when it does not match
+        within ``timeout`` seconds.
+        """
+
+    def close(self) -> None:
+        """Release the link."""
