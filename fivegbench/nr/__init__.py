@@ -1,0 +1,1 @@
+"""3GPP and ITU tables and formulas, each citing its clause."""
