@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from functools import cache
+from typing import Any
 
 import pint
 
@@ -49,10 +50,10 @@ def parse(text: object, kind: str) -> float:
         return _parse_psd(text, name)
     ureg = registry()
     try:
-        quantity = ureg.Quantity(text.strip())
+        quantity: Any = ureg.Quantity(text.strip())
     except Exception as exc:  # pint raises many types for bad text
         raise UnitParseError(f"{text!r} is not {name}") from exc
-    if not isinstance(quantity, pint.Quantity) or quantity.dimensionless and unit not in ("dB",):
+    if not isinstance(quantity, pint.Quantity) or (quantity.dimensionless and unit not in ("dB",)):
         raise UnitParseError(f"{text!r} is not {name}")
     if kind == "ratio":
         # A bare dB value; pint treats dB as a logarithmic dimensionless unit.

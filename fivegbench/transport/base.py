@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -73,6 +74,9 @@ class MessageTransport(Protocol):
 
     def query_block(self, message: str) -> bytes:
         """Send a query answered by one IEEE 488.2 definite-length block; return its payload."""
+
+    def timeout(self, seconds: float) -> AbstractContextManager[None]:
+        """Allow ``seconds`` per read inside the ``with`` block (long sweeps)."""
 
     def close(self) -> None:
         """Release the link."""

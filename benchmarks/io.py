@@ -1,0 +1,203 @@
+"""I/O and runner performance, measured as ratios against baselines in the same run.
+
+    .venv/bin/python benchmarks/io.py        (or: make bench)
+
+Prints a table: figure, ours, baseline, ratio, target. Exits 1 if a target is missed.
+Targets (issue #2):
+  *IDN? through the driver vs bare pyvisa inst.query on the same server     ratio <= 1.5
+  three writes + *OPC? through the driver (the Nagle pattern)                median <= 0.5 ms
+  100,001-point REAL,32 trace through the driver vs a raw socket             >= 30 % of raw throughput
+  runner overhead per step, no-op measurement, 10,000-point sweep            < 1 ms per point, memory flat
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+
+import pyvisa
+
+from fivegbench.bench import Instruments, load_bench
+from fivegbench.drivers.analyzer.rs_fsw import RsFsw
+from fivegbench.measure.base import Outcome
+from fivegbench.plan.expand import expand
+from fivegbench.plan.load import parse_plan
+from fivegbench.record import Value
+from fivegbench.runner import RunContext, execute
+from fivegbench.sim.analyzer import SimFsw
+from fivegbench.sim.scpi import ScpiServer
+from fivegbench.sim.world import World
+from fivegbench.transport.base import IoLog
+from fivegbench.transport.visa import VisaTransport
+
+ROOT = Path(__file__).resolve().parent.parent
+TRACE_POINTS = 100001
+
+
+def median_seconds(action: Callable[[], object], repeats: int) -> float:
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def raw_block_query(sock: socket.socket, command: bytes) -> bytes:
+    sock.sendall(command + b"\n")
+    buffer = bytearray()
+    while len(buffer) < 2:
+        buffer += sock.recv(65536)
+    digits = int(buffer[1:2], 16)
+    while len(buffer) < 2 + digits:
+        buffer += sock.recv(65536)
+    length = int(buffer[2 : 2 + digits])
+    total = 2 + digits + length + 1
+    while len(buffer) < total:
+        buffer += sock.recv(1 << 20)
+    return bytes(buffer[2 + digits : total - 1])
+
+
+def io_figures(tmp: Path) -> list[tuple[str, float, float, str, bool]]:
+    rows = []
+    world = World()
+    world.gnb.rf_on = True
+    server = ScpiServer(SimFsw(world, serial="BENCH"))
+    server.start()
+    rm = pyvisa.ResourceManager("@py")
+    iolog = IoLog(tmp / "io.log")
+    try:
+        transport = VisaTransport(server.resource, "analyzer", rm, iolog)
+        transport.open()
+        fsw = RsFsw(transport)
+        bare = rm.open_resource(server.resource, read_termination="\n", write_termination="\n")
+
+        for _ in range(50):  # warm up both paths
+            fsw.idn()
+            bare.query("*IDN?")
+        ours = median_seconds(fsw.idn, 2000)
+        base = median_seconds(lambda: bare.query("*IDN?"), 2000)
+        rows.append(
+            ("*IDN? driver vs bare pyvisa (ms)", ours * 1e3, base * 1e3, "ratio <= 1.5", ours / base <= 1.5)
+        )
+
+        def three_writes_and_opc() -> None:
+            transport.write("FREQ:CENT 3.75 GHz")
+            transport.write("FREQ:SPAN 200 MHz")
+            transport.write("BAND 100 kHz")
+            transport.query("*OPC?")
+
+        opc = median_seconds(three_writes_and_opc, 500)
+        rows.append(("3 writes + *OPC? median (ms)", opc * 1e3, float("nan"), "<= 0.5 ms", opc <= 0.5e-3))
+
+        fsw.prepare()
+        fsw.center_frequency = 3.75e9
+        fsw.span = 500e6
+        fsw.sweep_points = TRACE_POINTS
+        fsw.rbw = 1e6
+        fsw.single_sweep(fsw.sweep_time)
+        nbytes = TRACE_POINTS * 4
+        ours = median_seconds(fsw.trace_dbm, 30)
+        with socket.create_connection(("127.0.0.1", server.port)) as raw:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            payload = raw_block_query(raw, b"TRAC:DATA? TRACE1")
+            assert len(payload) == nbytes and b"\n" in payload  # random floats contain LF bytes
+            base = median_seconds(lambda: raw_block_query(raw, b"TRAC:DATA? TRACE1"), 30)
+        ours_mbs, base_mbs = nbytes / ours / 1e6, nbytes / base / 1e6
+        rows.append(
+            (
+                "100,001-pt REAL,32 trace (MB/s)",
+                ours_mbs,
+                base_mbs,
+                ">= 30 % of raw",
+                ours_mbs >= 0.3 * base_mbs,
+            )
+        )
+        bare.close()
+        transport.close()
+    finally:
+        iolog.close()
+        rm.close()
+        server.stop()
+    return rows
+
+
+NOOP_PLAN = """
+trial: runner overhead benchmark
+dut: {{vendor: X, model: Y, serial: Z, firmware: "1", rated_output_power: 46 dBm,
+      bs_class: wide_area, category: A}}
+cell: {{band: n78, center_frequency: 3750 MHz, bandwidth: 100 MHz, scs: 30 kHz, tx_power: 30 dBm}}
+steps:
+  - name: no-op
+    measure: rf.power
+    sweep: {{rbw: {{start: 1 kHz, stop: {points} kHz, step: 1 kHz}}}}
+    limits: {{channel_power: {{min: -10 dBm, max: 10 dBm}}}}
+"""
+
+
+def noop(ctx: object, step: object) -> Outcome:
+    return Outcome(values={"channel_power": Value(0.0, "dBm")})
+
+
+class NoInstruments:
+    def __init__(self, *args: object) -> None:
+        pass
+
+    def __enter__(self) -> Instruments:
+        return Instruments()
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def runner_figures(tmp: Path) -> list[tuple[str, float, float, str, bool]]:
+    bench = load_bench(ROOT / "instruments/benches/sim.yaml")
+    results = {}
+    for points in (1000, 10000):
+        loaded = parse_plan(NOOP_PLAN.format(points=points), file="noop.yaml")
+        steps = expand(loaded)
+        run_dir = tmp / f"run{points}"
+        (run_dir / "captures").mkdir(parents=True)
+        ctx = RunContext(
+            loaded, steps, bench, run_dir, measurements={"rf.power": noop}, connector=NoInstruments
+        )
+        tracemalloc.start()
+        start = time.perf_counter()
+        execute(ctx)
+        elapsed = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        results[points] = (elapsed / points, peak)
+    per_point, peak_10k = results[10000]
+    _, peak_1k = results[1000]
+    # Traced from after expansion: what the run itself allocates must not grow with the sweep.
+    return [
+        ("runner per point, 10,000-pt no-op (ms)", per_point * 1e3, float("nan"), "< 1 ms", per_point < 1e-3),
+        (
+            "run peak memory, 10k vs 1k points (MB)",
+            peak_10k / 1e6,
+            peak_1k / 1e6,
+            "flat: ratio < 2",
+            peak_10k < 2 * peak_1k,
+        ),
+    ]
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = io_figures(Path(tmp)) + runner_figures(Path(tmp))
+    print(f"{'figure':<42} {'ours':>10} {'baseline':>10} {'ratio':>7}  target")
+    for name, ours, base, target, ok in rows:
+        ratio = ours / base if base == base and base else float("nan")
+        print(f"{name:<42} {ours:>10.3f} {base:>10.3f} {ratio:>7.2f}  {target}  {'ok' if ok else 'MISSED'}")
+    return 0 if all(row[-1] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

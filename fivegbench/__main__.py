@@ -1,0 +1,3 @@
+from fivegbench.cli import main
+
+main()

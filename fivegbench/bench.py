@@ -1,0 +1,255 @@
+"""Bench description: roles -> driver, resource, options, safety limits, serials, calibration,
+and the RF path between the gNB antenna connector and the analyzer input.
+
+Loading is checked like a plan (file:line errors, nothing touched). ``connect`` opens the
+drivers; ``apply_safe_state`` turns the bench safe (gNB RF off, read back).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pyvisa
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from fivegbench import units
+from fivegbench.drivers.analyzer.rs_fsw import RsFsw
+from fivegbench.drivers.gnb.console import GnbConsole
+from fivegbench.drivers.gnb.profile import load_profile
+from fivegbench.errors import BenchError, FivegbenchError, PlanError
+from fivegbench.plan.yamlsafe import load_yaml, validate
+from fivegbench.transport.base import IoLog
+from fivegbench.transport.serial import SerialTransport
+from fivegbench.transport.visa import VisaTransport
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BENCH = Path("instruments/benches/sim.yaml")
+
+# driver name -> the role it can fill
+DRIVERS = {"rs_fsw": "analyzer", "gnb_console": "gnb"}
+
+
+def _quantity(kind: str) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        try:
+            return units.parse(value, kind)
+        except units.UnitParseError as exc:
+            raise ValueError(str(exc)) from None
+
+    return parse
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstrumentLimits(_Model):
+    max_tx_power: float | None = None
+    max_input_power: float | None = None
+
+    _power = field_validator("max_tx_power", "max_input_power", mode="before")(_quantity("power"))
+
+
+class InstrumentConfig(_Model):
+    driver: Literal["rs_fsw", "gnb_console"]
+    resource: str
+    model: str | None = None
+    serial: str | None = None
+    calibration_due: date | None = None
+    profile: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    limits: InstrumentLimits = Field(default_factory=InstrumentLimits)
+
+    @model_validator(mode="after")
+    def _gnb_needs_profile(self) -> InstrumentConfig:
+        if self.driver == "gnb_console" and not self.profile:
+            raise ValueError("a gnb_console instrument needs a 'profile' (a file in instruments/profiles)")
+        return self
+
+    def option_seconds(self, name: str, default: float) -> float:
+        value = self.options.get(name)
+        return default if value is None else units.parse(value, "time")
+
+
+class LossPoint(_Model):
+    frequency: float
+    loss: float
+
+    _frequency = field_validator("frequency", mode="before")(_quantity("frequency"))
+    _loss = field_validator("loss", mode="before")(_quantity("ratio"))
+
+
+class RfPath(_Model):
+    loss: float | tuple[LossPoint, ...]
+    components: tuple[str, ...] = ()
+
+    @field_validator("loss", mode="before")
+    @classmethod
+    def _loss(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if len(value) < 1:
+                raise ValueError("a loss table needs at least one {frequency, loss} point")
+            return value
+        return units.parse(value, "ratio") if isinstance(value, str) else _quantity("ratio")(value)
+
+    def loss_db(self, frequency_hz: float) -> float:
+        """Loss in dB at ``frequency_hz``; a table is interpolated linearly (held at its ends)."""
+        if isinstance(self.loss, float):
+            return self.loss
+        points = sorted(self.loss, key=lambda p: p.frequency)
+        return float(np.interp(frequency_hz, [p.frequency for p in points], [p.loss for p in points]))
+
+
+class Bench(_Model):
+    name: str
+    simulated: bool = False
+    instruments: dict[str, InstrumentConfig]
+    rf_path: RfPath
+
+    @model_validator(mode="after")
+    def _roles_match_drivers(self) -> Bench:
+        for role, config in self.instruments.items():
+            if DRIVERS[config.driver] != role:
+                fills = DRIVERS[config.driver]
+                raise ValueError(
+                    f"instrument '{role}' uses driver {config.driver}, which fills role '{fills}'"
+                )
+        return self
+
+
+@dataclass(frozen=True)
+class LoadedBench:
+    bench: Bench
+    file: str
+    text: str
+
+    def with_resources(self, resources: dict[str, str]) -> LoadedBench:
+        """The same bench with some roles' resource strings replaced (simulated bench ports)."""
+        instruments = {
+            role: config.model_copy(update={"resource": resources.get(role, config.resource)})
+            for role, config in self.bench.instruments.items()
+        }
+        return LoadedBench(self.bench.model_copy(update={"instruments": instruments}), self.file, self.text)
+
+    def profiles_dir(self) -> Path:
+        return Path(self.file).resolve().parent.parent / "profiles"
+
+
+def load_bench(path: Path) -> LoadedBench:
+    """Read and validate a bench file; raises PlanError (file:line: key: message)."""
+    data, positions = load_yaml(path)
+    bench = validate(Bench, data, positions, str(path))
+    return LoadedBench(bench, str(path), path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Instruments:
+    """The connected drivers of one run and what they said about themselves."""
+
+    analyzer: RsFsw | None = None
+    gnb: GnbConsole | None = None
+    identities: dict[str, str] = field(default_factory=dict)
+
+
+@contextmanager
+def connect(loaded: LoadedBench, roles: set[str], iolog: IoLog) -> Iterator[Instruments]:
+    """Open the drivers for ``roles``, record their identities, and close them on exit."""
+    bench = loaded.bench
+    missing = sorted(roles - set(bench.instruments))
+    if missing:
+        raise BenchError(f"{loaded.file}: the plan needs role(s) {', '.join(missing)}, which the bench lacks")
+    instruments = Instruments()
+    with ExitStack() as stack:
+        if "analyzer" in roles:
+            config = bench.instruments["analyzer"]
+            rm = pyvisa.ResourceManager("@py")
+            stack.callback(rm.close)
+            transport = VisaTransport(
+                config.resource, "analyzer", rm, iolog, timeout_s=config.option_seconds("timeout", 10.0)
+            )
+            transport.open()
+            stack.callback(transport.close)
+            instruments.analyzer = RsFsw(transport)
+            instruments.identities["analyzer"] = instruments.analyzer.idn()
+            instruments.analyzer.prepare()
+        if "gnb" in roles:
+            config = bench.instruments["gnb"]
+            assert config.profile is not None  # checked by the model
+            profile = load_profile(config.profile, search_dir=loaded.profiles_dir())
+            serial = SerialTransport(config.resource, "gnb", iolog)
+            serial.open()
+            stack.callback(serial.close)
+            gnb = GnbConsole(
+                serial,
+                profile,
+                user=str(config.options.get("user", "")),
+                password=str(config.options.get("password", "")),
+                role="gnb",
+                timeout=config.option_seconds("timeout", 10.0),
+            )
+            gnb.connect()
+            instruments.gnb = gnb
+            instruments.identities["gnb"] = gnb.idn()
+        yield instruments
+
+
+def apply_safe_state(instruments: Instruments) -> str | None:
+    """gNB RF off, read back. Returns None when confirmed, else why it could not be confirmed."""
+    if instruments.gnb is None:
+        return None
+    try:
+        instruments.gnb.rf_off()
+        if instruments.gnb.cell_status().rf_on:
+            return "gNB still reports RF on after 'rf off'"
+    except (FivegbenchError, OSError, TimeoutError) as exc:
+        return f"could not turn gNB RF off: {exc}"
+    return None
+
+
+def check_plan_safety(loaded_bench: LoadedBench, steps: list[Any], where: Any) -> None:
+    """Refuse a plan whose TX power exceeds the gNB's limit or would overload the analyzer.
+
+    ``where(step, param) -> PlanError`` builds the error at the plan line the value came from.
+    """
+    bench = loaded_bench.bench
+    gnb = bench.instruments.get("gnb")
+    analyzer = bench.instruments.get("analyzer")
+    for step in steps:
+        tx = step.cell.tx_power
+        if gnb and gnb.limits.max_tx_power is not None and tx > gnb.limits.max_tx_power:
+            raise where(
+                step,
+                "tx_power",
+                f"{tx:g} dBm exceeds the bench's gnb max_tx_power {gnb.limits.max_tx_power:g} dBm",
+            )
+        if analyzer and analyzer.limits.max_input_power is not None:
+            loss = bench.rf_path.loss_db(step.cell.center_frequency)
+            if tx - loss > analyzer.limits.max_input_power:
+                raise where(
+                    step,
+                    "tx_power",
+                    f"{tx:g} dBm minus the {loss:g} dB RF path is {tx - loss:g} dBm at the analyzer, "
+                    f"above its max_input_power {analyzer.limits.max_input_power:g} dBm",
+                )
+
+
+__all__ = [
+    "DEFAULT_BENCH",
+    "Bench",
+    "BenchError",
+    "Instruments",
+    "LoadedBench",
+    "PlanError",
+    "apply_safe_state",
+    "check_plan_safety",
+    "connect",
+    "load_bench",
+]

@@ -1,0 +1,192 @@
+"""The command line: fivegbench run | validate | show | sim serve.
+
+Every error is one line on stderr (a traceback only with --debug). Exit codes (DESIGN.md §5):
+0 all pass; 1 a fail or inconclusive verdict; 2 plan or bench invalid (nothing touched);
+3 error or aborted; 4 safe state not confirmed.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from fivegbench.bench import DEFAULT_BENCH, LoadedBench, check_plan_safety, load_bench
+from fivegbench.display import RichDisplay
+from fivegbench.errors import FivegbenchError, PlanError
+from fivegbench.plan.expand import Step, expand
+from fivegbench.plan.load import LoadedPlan, load_plan
+from fivegbench.plan.show import steps_table
+from fivegbench.record import RunRecord
+from fivegbench.runner import RunContext, StopControl, execute
+from fivegbench.sim.bench import simulated_bench
+from fivegbench.store import copy_inputs, create_run_dir, index_run
+
+EXIT_INVALID = 2
+EXIT_ERROR = 3
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@contextmanager
+def _errors(debug: bool, code: int = EXIT_INVALID) -> Iterator[None]:
+    """Turn fivegbench's own errors into one line and an exit code."""
+    try:
+        yield
+    except FivegbenchError as exc:
+        if debug:
+            raise
+        _fail(str(exc), code)
+
+
+def _checked(plan_path: Path, bench_path: Path | None) -> tuple[LoadedPlan, list[Step], LoadedBench]:
+    """Load plan and bench and check them against each other. Touches no instrument."""
+    loaded = load_plan(plan_path)
+    steps = expand(loaded)
+    bench = load_bench(bench_path or DEFAULT_BENCH)
+
+    def where(step: Step, param: str, message: str) -> PlanError:
+        return loaded.error(step.sources.get(param, ""), message)
+
+    check_plan_safety(bench, steps, where)
+    return loaded, steps, bench
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
+    """fivegbench: run 5G base-station test plans on a lab or simulated bench."""
+    ctx.obj = {"debug": debug}
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+PLAN = click.argument("plan", type=click.Path(path_type=Path))
+BENCH = click.option(
+    "--bench",
+    "bench_path",
+    type=click.Path(path_type=Path),
+    help="Bench file (default: the simulated bench).",
+)
+
+
+@main.command()
+@PLAN
+@BENCH
+@click.pass_obj
+def validate(obj: dict[str, Any], plan: Path, bench_path: Path | None) -> None:
+    """Check a plan (and bench) without touching any instrument."""
+    with _errors(obj["debug"]):
+        _, steps, bench = _checked(plan, bench_path)
+    click.echo(f"{plan}: ok, {len(steps)} steps on {bench.bench.name}")
+
+
+@main.command()
+@PLAN
+@BENCH
+@click.pass_obj
+def show(obj: dict[str, Any], plan: Path, bench_path: Path | None) -> None:
+    """Print the expanded step table of a plan and its count."""
+    with _errors(obj["debug"]):
+        _, steps, _ = _checked(plan, bench_path)
+    console = Console()
+    console.print(steps_table(steps))
+    console.print(f"{len(steps)} steps")
+
+
+@main.command()
+@PLAN
+@BENCH
+@click.option(
+    "--results", "results_root", type=click.Path(path_type=Path), default=Path("results"), show_default=True
+)
+@click.pass_obj
+def run(obj: dict[str, Any], plan: Path, bench_path: Path | None, results_root: Path) -> None:
+    """Run a plan; without --bench on the simulated bench, started and stopped here."""
+    debug = obj["debug"]
+    with _errors(debug):
+        loaded, steps, bench = _checked(plan, bench_path)
+    stop = StopControl()
+    _install_signal_handlers(stop)
+    with _errors(debug, EXIT_ERROR):
+        record, run_dir = _run(loaded, steps, bench, results_root, stop)
+    click.echo(f"report: {run_dir / 'report.html'}")
+    sys.exit(record.exit_code)
+
+
+def _install_signal_handlers(stop: StopControl) -> None:
+    # Explicit handlers: a run started in the background by a script inherits SIGINT as ignored,
+    # so KeyboardInterrupt would never fire.
+    def handler(signum: int, frame: object) -> None:
+        click.echo(
+            f"\n{signal.Signals(signum).name}: stopping after the current measurement (again to stop now)"
+            if stop.signals == 0
+            else "\nstopping now",
+            err=True,
+        )
+        stop.on_signal()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _run(
+    loaded: LoadedPlan, steps: list[Step], bench: LoadedBench, results_root: Path, stop: StopControl
+) -> tuple[RunRecord, Path]:
+    """Create the run folder, start the simulated bench if asked, execute, index the run."""
+
+    run_dir = create_run_dir(results_root, Path(loaded.file))
+    copy_inputs(run_dir, Path(loaded.file), Path(bench.file))
+    handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package_logger = logging.getLogger("fivegbench")
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.DEBUG)
+    try:
+        sim = simulated_bench(bench) if bench.bench.simulated else nullcontext(None)
+        with sim as running:
+            effective = running.bench if running is not None else bench
+            display = RichDisplay(Console(stderr=True))
+            record = execute(RunContext(loaded, steps, effective, run_dir, stop=stop, display=display))
+        index_run(results_root, run_dir, record)
+    finally:
+        package_logger.removeHandler(handler)
+        handler.close()
+    return record, run_dir
+
+
+@main.group()
+def sim() -> None:
+    """The simulated bench."""
+
+
+@sim.command("serve")
+@BENCH
+@click.option("--console", type=click.Choice(["socket", "pty"]), default="socket", show_default=True)
+@click.pass_obj
+def sim_serve(obj: dict[str, Any], bench_path: Path | None, console: str) -> None:
+    """Start the simulated instruments until Ctrl-C; print one line per role with its resource."""
+    with _errors(obj["debug"]):
+        bench = load_bench(bench_path or DEFAULT_BENCH)
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
+    with simulated_bench(bench, console=console) as running:
+        for role, resource in running.resources.items():
+            click.echo(f"{role:<9} {resource}")
+            sys.stdout.flush()
+        while not stopping:
+            time.sleep(0.1)

@@ -1,0 +1,1 @@
+"""Instrument drivers: one class per instrument family; constructors do no I/O."""

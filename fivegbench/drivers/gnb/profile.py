@@ -1,0 +1,308 @@
+"""gNB console profiles: a vendor's CLI dialect described as data (``instruments/profiles/*.yaml``).
+
+A lab adapts :class:`~fivegbench.drivers.gnb.console.GnbConsole` to its gNB by writing a profile:
+the prompts, how to log in, how errors look, the command templates and the regular expressions
+that read values out of replies. No code.
+
+Every regular expression is compiled with ``re.MULTILINE`` and matched against console text that
+the transport has already cleaned (VT100 sequences stripped, line endings turned into ``\\n``).
+Do not use inline global flags such as ``(?m)``: prompts are combined into one alternation while
+logging in. A prompt regex must match the whole prompt: console text arrives in pieces, so an
+optional tail (``login: ?``) may match before its last character has arrived.
+
+Reading regexes (``responses.version``, ``responses.cell``) use named groups. A cell group named
+``<field>_hz``, ``_khz``, ``_mhz`` or ``_ghz`` gives ``<field>_hz`` scaled to Hz, so a CLI that
+prints kHz needs only a different group name.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from fivegbench.errors import BenchError
+
+#: Fields each command template may use (``str.format`` syntax, e.g. ``{dbm:.1f}``).
+COMMAND_FIELDS: dict[str, frozenset[str]] = {
+    "show_version": frozenset(),
+    "show_cell": frozenset(),
+    "show_alarms": frozenset(),
+    "set_band": frozenset({"band"}),
+    "set_frequency": frozenset(
+        {"arfcn", "center_frequency_hz", "center_frequency_khz", "center_frequency_mhz"}
+    ),
+    "set_bandwidth": frozenset({"bandwidth_hz", "bandwidth_mhz"}),
+    "set_scs": frozenset({"scs_hz", "scs_khz"}),
+    "set_tdd": frozenset({"pattern", "special"}),
+    "commit": frozenset(),
+    "set_tx_power": frozenset({"dbm"}),
+    "set_test_model": frozenset({"name"}),
+    "rf_on": frozenset(),
+    "rf_off": frozenset(),
+    "logout": frozenset(),
+}
+
+#: Named groups a ``responses.cell`` regex may define (before unit suffixes are resolved).
+CELL_FIELDS = frozenset(
+    {
+        "band",
+        "center_frequency",
+        "arfcn",
+        "bandwidth",
+        "scs",
+        "tdd_pattern",
+        "special_slot",
+        "tx_power_dbm",
+        "test_model",
+        "rf",
+    }
+)
+FREQUENCY_SUFFIXES = {"_hz": 1.0, "_khz": 1e3, "_mhz": 1e6, "_ghz": 1e9}
+VERSION_FIELDS = frozenset({"model", "serial", "software"})
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern, re.MULTILINE)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+
+
+def _template_fields(template: str) -> set[str]:
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"invalid template {template!r}: {exc}") from None
+
+
+def cell_field(group: str) -> tuple[str, float]:
+    """Map a cell regex group name to (CellStatus field, scale to SI)."""
+    for suffix, scale in FREQUENCY_SUFFIXES.items():
+        if group.endswith(suffix) and group[: -len(suffix)] in CELL_FIELDS:
+            return group[: -len(suffix)] + "_hz", scale
+    return group, 1.0
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LoginSpec(_Model):
+    """How the console asks for credentials and says no."""
+
+    user_prompt: str = Field(description="regex of the user-name prompt, e.g. '^login: '")
+    password_prompt: str = Field(description="regex of the password prompt")
+    failure: str = Field(description="regex of the rejection message, e.g. 'Login incorrect'")
+
+    @field_validator("user_prompt", "password_prompt", "failure")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        _compile(value)
+        return value
+
+
+class Commands(_Model):
+    """Command templates (``str.format``); ``null`` for a step the CLI does not need."""
+
+    show_version: str
+    show_cell: str
+    show_alarms: str
+    set_band: str | None = None
+    set_frequency: str
+    set_bandwidth: str
+    set_scs: str
+    set_tdd: str | None = None
+    commit: str | None = None
+    set_tx_power: str
+    set_test_model: str
+    rf_on: str
+    rf_off: str
+    logout: str | None = None
+
+    @model_validator(mode="after")
+    def _fields_known(self) -> Commands:
+        for name, allowed in COMMAND_FIELDS.items():
+            template = getattr(self, name)
+            if template is None:
+                continue
+            unknown = _template_fields(template) - allowed
+            if unknown:
+                allowed_text = ", ".join(sorted(allowed)) or "none"
+                raise ValueError(
+                    f"{name}: unknown field(s) {', '.join(sorted(unknown))} (allowed: {allowed_text})"
+                )
+        return self
+
+
+class Responses(_Model):
+    """Regexes that read values out of replies."""
+
+    version: list[str] = Field(description="regexes with groups model, serial, software")
+    idn: str = Field(
+        default="{model}, serial {serial}, software {software}",
+        description="template of the one-line identity built from the version groups",
+    )
+    cell: list[str] = Field(description="regexes with groups named after CellStatus fields")
+    rf_on_values: list[str] = Field(default=["ON"], description="values of the rf group meaning on")
+    alarms_none: str = Field(description="regex matching the reply when no alarm is active")
+    alarm_line: str = Field(description="regex of one alarm line; group 'alarm' or the whole match")
+
+    @field_validator("version", "cell")
+    @classmethod
+    def _regex_list(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            _compile(pattern)
+        return value
+
+    @field_validator("alarms_none", "alarm_line")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        _compile(value)
+        return value
+
+    @model_validator(mode="after")
+    def _groups_known(self) -> Responses:
+        version_groups: set[str] = set()
+        for pattern in self.version:
+            version_groups |= set(_compile(pattern).groupindex)
+        unknown = version_groups - VERSION_FIELDS
+        if unknown:
+            raise ValueError(f"version: unknown group(s) {', '.join(sorted(unknown))}")
+        unused = _template_fields(self.idn) - version_groups
+        if unused:
+            raise ValueError(f"idn uses {', '.join(sorted(unused))}, which no version regex captures")
+        cell_groups: set[str] = set()
+        for pattern in self.cell:
+            cell_groups |= {cell_field(g)[0] for g in _compile(pattern).groupindex}
+        known = (CELL_FIELDS - {"center_frequency", "bandwidth", "scs"}) | {
+            "center_frequency_hz",
+            "bandwidth_hz",
+            "scs_hz",
+        }
+        unknown = cell_groups - known
+        if unknown:
+            raise ValueError(f"cell: unknown group(s) {', '.join(sorted(unknown))}")
+        if "rf" not in cell_groups:
+            raise ValueError("cell: no regex captures the 'rf' group")
+        return self
+
+
+class Limits(_Model):
+    """What the gNB accepts; the driver refuses anything else before sending."""
+
+    tx_power_dbm: tuple[float, float] = Field(description="[min, max] settable TX power, dBm")
+    test_models: dict[str, str] = Field(description="3GPP test-model name -> the word the CLI uses")
+    bandwidths_mhz: list[float] | None = Field(default=None, description="channel bandwidths, MHz")
+    scs_khz: list[float] = Field(default=[15, 30, 60, 120], description="subcarrier spacings, kHz")
+    tdd_pattern: str = Field(default=r"[DSU]{1,20}", description="regex a TDD pattern must fullmatch")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Limits:
+        low, high = self.tx_power_dbm
+        if not low < high:
+            raise ValueError(f"tx_power_dbm: min {low} is not below max {high}")
+        _compile(self.tdd_pattern)
+        return self
+
+
+class Timeouts(_Model):
+    """Seconds to wait for the prompt."""
+
+    command: float = Field(default=10.0, gt=0, description="an ordinary command")
+    long: float = Field(default=30.0, gt=0, description="rf on/off and tx power (a PA settles)")
+    login: float = Field(default=20.0, gt=0, description="the whole login exchange")
+    quiet: float = Field(default=2.0, gt=0, description="silence after which a line ending is sent again")
+
+
+class GnbProfile(_Model):
+    """One gNB console dialect."""
+
+    name: str
+    description: str = ""
+    line_ending: str = "\r\n"
+    prompt: str = Field(description="regex of the command prompt")
+    error: str = Field(description="regex of an error reply, with a group named 'message'")
+    echo: bool = Field(default=True, description="the console echoes the command line")
+    login: LoginSpec
+    on_login: list[str] = Field(default=[], description="commands sent once after login (paging off)")
+    timeouts: Timeouts = Timeouts()
+    commands: Commands
+    responses: Responses
+    limits: Limits
+
+    @field_validator("prompt")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        _compile(value)
+        return value
+
+    @field_validator("error")
+    @classmethod
+    def _error_regex(cls, value: str) -> str:
+        if "message" not in _compile(value).groupindex:
+            raise ValueError("the error regex needs a group named 'message'")
+        return value
+
+    @field_validator("line_ending")
+    @classmethod
+    def _line_ending(cls, value: str) -> str:
+        if value not in ("\r\n", "\r", "\n"):
+            raise ValueError(f"line_ending must be CRLF, CR or LF, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _prompts_combine(self) -> GnbProfile:
+        prompts = (self.prompt, self.login.user_prompt, self.login.password_prompt)
+        try:
+            re.compile("|".join(f"(?:{p})" for p in prompts), re.MULTILINE)
+        except re.error as exc:
+            raise ValueError(f"prompt and login prompts cannot be combined into one regex: {exc}") from None
+        return self
+
+    def regex(self, pattern: str) -> re.Pattern[str]:
+        """Compile one of this profile's regexes the way the driver uses them."""
+        return _compile(pattern)
+
+
+def load_profile(name_or_path: str | Path, search_dir: Path = Path("instruments/profiles")) -> GnbProfile:
+    """Load a profile by name (``sim-gnb`` -> ``<search_dir>/sim-gnb.yaml``) or by path.
+
+    Raises BenchError with one line naming the file and the first problem.
+    """
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml") and len(path.parts) == 1:
+        candidates = [search_dir / f"{path.name}.yaml", search_dir / f"{path.name}.yml"]
+        found = next((c for c in candidates if c.is_file()), None)
+        if found is None:
+            available = sorted(p.stem for p in search_dir.glob("*.y*ml")) if search_dir.is_dir() else []
+            raise BenchError(
+                f"gNB profile {str(name_or_path)!r} not found in {search_dir}"
+                + (f" (available: {', '.join(available)})" if available else "")
+            )
+        path = found
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BenchError(f"{path}: cannot read gNB profile: {exc.strerror or exc}") from exc
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise BenchError(f"{where}: invalid YAML: {problem}") from exc
+    if not isinstance(data, dict):
+        raise BenchError(f"{path}: a gNB profile must be a mapping")
+    try:
+        return GnbProfile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        message = first["msg"].removeprefix("Value error, ")
+        raise BenchError(f"{path}: {loc}: {message}{more}") from exc

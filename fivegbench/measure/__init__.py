@@ -1,0 +1,1 @@
+"""One module per measurement kind: drive the instruments, return captures and reduced values."""

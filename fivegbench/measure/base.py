@@ -1,0 +1,33 @@
+"""What a measurement gets (context) and gives back (outcome)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fivegbench.bench import Instruments, LoadedBench
+from fivegbench.record import Value
+
+
+@dataclass
+class MeasureContext:
+    """The connected instruments, the bench (for the RF path) and where captures go."""
+
+    instruments: Instruments
+    bench: LoadedBench
+    captures_dir: Path
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Reduced values, the conditions they were measured under, and why they may be invalid."""
+
+    values: dict[str, Value]
+    conditions: dict[str, Any] = field(default_factory=dict)
+    invalid: str | None = None
+    capture: str | None = None
+
+
+Measurement = Callable[[MeasureContext, Any], Outcome]

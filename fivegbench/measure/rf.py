@@ -1,0 +1,134 @@
+"""rf.power and rf.aclr: a swept RMS-detector spectrum, reduced to channel power and ACLR.
+
+Powers measured at the analyzer input are referred to the gNB antenna connector by adding the
+bench's RF path loss at the carrier frequency; the loss used is kept in the conditions.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fivegbench.drivers.analyzer.rs_fsw import Trace
+from fivegbench.errors import BenchError
+from fivegbench.measure.base import MeasureContext, Outcome
+from fivegbench.nr.bandwidth import config_bandwidth_hz
+from fivegbench.record import Value
+from fivegbench.reduce.aclr import aclr
+from fivegbench.reduce.power import channel_power_dbm
+
+DEFAULT_RBW_HZ = 100e3
+# Headroom of the reference level above the mean input power: an NR carrier's PAPR is ~10 dB.
+REFERENCE_HEADROOM_DB = 10.0
+MAX_POINTS = 100001
+
+
+def _points_for(span_hz: float, rbw_hz: float) -> int:
+    """An odd point count with spacing <= RBW/2, so the channel integral is well sampled."""
+    points = math.ceil(span_hz / (rbw_hz / 2)) + 1
+    points += 1 - points % 2
+    return min(max(points, 101), MAX_POINTS)
+
+
+def _acquire(ctx: MeasureContext, step: Any, default_span_hz: float) -> tuple[Trace, float]:
+    analyzer = ctx.instruments.analyzer
+    if analyzer is None:
+        raise BenchError("this measurement needs an analyzer role on the bench")
+    cell = step.cell
+    loss = ctx.bench.bench.rf_path.loss_db(cell.center_frequency)
+    span = float(step.params.get("span", default_span_hz))
+    rbw = float(step.params.get("rbw", DEFAULT_RBW_HZ))
+    points = int(step.params.get("points", _points_for(span, rbw)))
+    reference = cell.tx_power - loss + REFERENCE_HEADROOM_DB
+    trace = analyzer.acquire(cell.center_frequency, span, rbw, 10 * rbw, points, reference)
+    return trace, loss
+
+
+def _save(ctx: MeasureContext, step: Any, trace: Trace) -> str:
+    """Keep the trace with its frequency axis, RBW and detector (numpy .npz, no pickle)."""
+    name = f"{step.index:04d}-{step.kind}.npz"
+    np.savez_compressed(
+        ctx.captures_dir / name,
+        freqs_hz=trace.freqs_hz,
+        power_dbm=trace.power_dbm,
+        rbw_hz=trace.rbw_hz,
+        vbw_hz=trace.vbw_hz,
+        enbw_factor=trace.enbw_factor,
+        detector=trace.detector,
+        sweep_time_s=trace.sweep_time_s,
+        attenuation_db=trace.attenuation_db,
+        reference_level_dbm=trace.reference_level_dbm,
+    )
+    return str(Path("captures") / name)
+
+
+def _conditions(trace: Trace, loss: float, config_bw: float) -> dict[str, Any]:
+    return {
+        "path_loss_db": loss,
+        "measurement_bandwidth_hz": config_bw,
+        "rbw_hz": trace.rbw_hz,
+        "vbw_hz": trace.vbw_hz,
+        "detector": trace.detector,
+        "span_hz": float(trace.freqs_hz[-1] - trace.freqs_hz[0]),
+        "points": int(trace.freqs_hz.size),
+        "sweep_time_s": trace.sweep_time_s,
+        "attenuation_db": trace.attenuation_db,
+        "reference_level_dbm": trace.reference_level_dbm,
+        "enbw_factor": trace.enbw_factor,
+    }
+
+
+def _overload(trace: Trace) -> str | None:
+    return "analyzer RF input overloaded during the sweep" if trace.overload else None
+
+
+def rf_power(ctx: MeasureContext, step: Any) -> Outcome:
+    """Channel power over BW_Config = N_RB*12*SCS (TS 38.104 Table 5.3.2-1), at the connector."""
+    cell = step.cell
+    config_bw = config_bandwidth_hz(cell.bandwidth, cell.scs)
+    trace, loss = _acquire(ctx, step, default_span_hz=2 * cell.bandwidth)
+    at_analyzer = channel_power_dbm(
+        trace.freqs_hz, trace.power_dbm, trace.rbw_hz, trace.enbw_factor, cell.center_frequency, config_bw
+    )
+    return Outcome(
+        values={"channel_power": Value(round(at_analyzer + loss, 3), "dBm")},
+        conditions=_conditions(trace, loss, config_bw) | {"configured_power_dbm": cell.tx_power},
+        invalid=_overload(trace),
+        capture=_save(ctx, step, trace),
+    )
+
+
+def rf_aclr(ctx: MeasureContext, step: Any) -> Outcome:
+    """NR ACLR, 1st and 2nd adjacent channels (offsets BW and 2*BW, square filter BW_Config)."""
+    cell = step.cell
+    config_bw = config_bandwidth_hz(cell.bandwidth, cell.scs)
+    # wide enough for the 2nd adjacent channels' outer edges, plus a margin
+    span = 4 * cell.bandwidth + config_bw + 0.2 * cell.bandwidth
+    trace, loss = _acquire(ctx, step, default_span_hz=span)
+    result = aclr(
+        trace.freqs_hz,
+        trace.power_dbm,
+        trace.rbw_hz,
+        trace.enbw_factor,
+        cell.center_frequency,
+        cell.bandwidth,
+        config_bw,
+    )
+    values = {"channel_power": Value(round(result.carrier_dbm + loss, 3), "dBm")}
+    for channel in result.adjacent:
+        values[f"aclr_{channel.name}"] = Value(round(channel.aclr_db, 3), "dB")
+        values[f"adjacent_{channel.name}_density"] = Value(
+            round(channel.density_dbm_per_mhz + loss, 3), "dBm/MHz"
+        )
+    return Outcome(
+        values=values,
+        conditions=_conditions(trace, loss, config_bw),
+        invalid=_overload(trace),
+        capture=_save(ctx, step, trace),
+    )
+
+
+MEASUREMENTS = {"rf.power": rf_power, "rf.aclr": rf_aclr}

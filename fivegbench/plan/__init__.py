@@ -1,0 +1,17 @@
+"""Test plans: bounded YAML loading, validated models, and expansion into steps."""
+
+from fivegbench.plan.expand import CellConfig, Step, expand
+from fivegbench.plan.load import LoadedPlan, load_plan, parse_plan
+from fivegbench.plan.model import MEASUREMENTS, SWEEPABLE, Plan
+
+__all__ = [
+    "MEASUREMENTS",
+    "SWEEPABLE",
+    "CellConfig",
+    "LoadedPlan",
+    "Plan",
+    "Step",
+    "expand",
+    "load_plan",
+    "parse_plan",
+]

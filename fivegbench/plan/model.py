@@ -1,0 +1,592 @@
+"""The plan file as pydantic models.
+
+Quantities are written as text with units (``43 dBm``, ``3750 MHz``) and stored as floats in a
+fixed unit per kind (Hz, dBm, dB, s; see :mod:`fivegbench.units`). Every model refuses unknown
+keys. Two tables say what a step may contain, each in one place:
+
+* :data:`MEASUREMENTS` — measurement kind -> the step parameters it accepts (with their
+  :class:`ParamSpec`). A new kind is one entry.
+* :data:`SWEEPABLE` — parameter name -> :class:`Sweepable` (its spec and whether a swept value
+  overrides the cell configuration or a step parameter).
+
+Errors raised inside validators use :func:`~fivegbench.plan.yamlsafe.at` so they point at the
+key that is wrong; :func:`~fivegbench.plan.yamlsafe.validate` turns them into PlanErrors.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationInfo, model_validator
+
+from fivegbench import units
+from fivegbench.nr.bandwidth import n_rb
+from fivegbench.plan.yamlsafe import PathElem, StrictModel, at, describe, unknown_key
+
+MAX_POINTS = 100_000
+"""Most sweep points in one step (and most measurements: points x repeat)."""
+
+FR1_MAX_HZ = 7.125e9
+"""Upper edge of FR1 (TS 38.104 §5.1); above it the FR2 bandwidth table applies."""
+
+TEST_MODELS: tuple[str, ...] = (
+    "NR-FR1-TM1.1",
+    "NR-FR1-TM1.2",
+    "NR-FR1-TM2",
+    "NR-FR1-TM2a",
+    "NR-FR1-TM3.1",
+    "NR-FR1-TM3.1a",
+    "NR-FR1-TM3.2",
+    "NR-FR1-TM3.3",
+)
+"""NR FR1 test models, TS 38.141-1 §4.9.2."""
+
+LIMIT_PRESETS: tuple[str, ...] = ("3gpp",)
+"""Named limit sets a step may give as ``limits: <name>``."""
+
+BS_CLASSES: tuple[str, ...] = ("wide_area", "medium_range", "local_area")
+BS_CATEGORIES: tuple[str, ...] = ("A", "B")
+ON_ERROR: tuple[str, ...] = ("stop", "continue")
+
+
+# --------------------------------------------------------------------------- parameter specs
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str, kind: str) -> float:
+    # pint warns (numpy overflow) for absurd log values such as 99999 dBm; the check below reports it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value = units.parse(text, kind)
+    if not math.isfinite(value):
+        raise units.UnitParseError(f"{text!r} is not a finite {kind}")
+    return value
+
+
+def parse_quantity(value: object, kind: str) -> float:
+    """``units.parse`` with a cache for text, refusing nan and infinity. Raises UnitParseError."""
+    if isinstance(value, str):
+        return _parse_cached(value, kind)
+    return units.parse(value, kind)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """How one parameter is written: a units kind (or ``int``) and an inclusive valid range."""
+
+    kind: str
+    lo: float | None = None
+    hi: float | None = None
+
+    @property
+    def unit(self) -> str:
+        return units.KINDS[self.kind][0] if self.kind in units.KINDS else ""
+
+    @property
+    def step_kind(self) -> str:
+        """Kind of a range step: a power steps in dB, everything else in its own kind."""
+        return "ratio" if self.kind == "power" else self.kind
+
+    def text(self, value: float) -> str:
+        return units.format_value(value, self.unit) if self.unit else f"{value:g}"
+
+    def parse_raw(self, value: object) -> float:
+        """The value in the spec's unit, without the range check. Raises ValueError."""
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"expected a whole number, got {describe(value)}")
+            return value
+        return parse_quantity(value, self.kind)
+
+    def check(self, value: float) -> float:
+        """Raise ValueError when ``value`` is outside the spec's range."""
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            lo = self.text(self.lo) if self.lo is not None else "-inf"
+            hi = self.text(self.hi) if self.hi is not None else "inf"
+            raise ValueError(f"{self.text(value)} is out of range ({lo} to {hi})")
+        return value
+
+    def parse(self, value: object) -> Any:
+        """Parse and range-check (a whole number stays an int). Raises ValueError."""
+        parsed = self.parse_raw(value)
+        self.check(parsed)
+        return parsed
+
+
+TX_POWER = ParamSpec("power", -30.0, 80.0)
+RATED_POWER = ParamSpec("power", -30.0, 80.0)
+CENTER_FREQUENCY = ParamSpec("frequency", 410e6, 52.6e9)
+CHANNEL_BANDWIDTH = ParamSpec("frequency", 1e6, 2e9)
+SCS = ParamSpec("frequency", 15e3, 960e3)
+ARFCN = ParamSpec("int", 0, 3279165)
+REPEAT = ParamSpec("int", 1, 1000)
+SPAN = ParamSpec("frequency", 0.0, 100e9)
+RBW = ParamSpec("frequency", 1.0, 100e6)
+POINTS = ParamSpec("int", 101, 100001)
+ATTENUATION = ParamSpec("ratio", 0.0, 150.0)
+
+_ANALYZER: dict[str, ParamSpec] = {"span": SPAN, "rbw": RBW, "points": POINTS, "attenuation": ATTENUATION}
+
+MEASUREMENTS: dict[str, dict[str, ParamSpec]] = {
+    "rf.power": _ANALYZER,
+    "rf.aclr": _ANALYZER,
+}
+"""Measurement kind -> the step parameters it accepts. Add a kind here and nowhere else."""
+
+
+@dataclass(frozen=True)
+class Sweepable:
+    """A parameter a sweep may vary; ``target`` says where a swept value goes in a step."""
+
+    spec: ParamSpec
+    target: Literal["cell", "params"]
+
+
+SWEEPABLE: dict[str, Sweepable] = {
+    "tx_power": Sweepable(TX_POWER, "cell"),
+    "center_frequency": Sweepable(CENTER_FREQUENCY, "cell"),
+    "attenuation": Sweepable(ATTENUATION, "params"),
+    "rbw": Sweepable(RBW, "params"),
+    "span": Sweepable(SPAN, "params"),
+}
+"""Parameter name -> how it is swept. ``params`` entries must also be parameters of the kind."""
+
+STEP_KEYS: tuple[str, ...] = ("name", "measure", "test_model", "sweep", "repeat", "limits", "on_error")
+"""Keys every step accepts, whatever its kind."""
+
+
+def arfcn_to_hz(arfcn: int) -> float:
+    """NR-ARFCN to RF reference frequency, TS 38.104 §5.4.2.1 (Table 5.4.2.1-1)."""
+    if 0 <= arfcn < 600_000:
+        return 5e3 * arfcn
+    if 600_000 <= arfcn < 2_016_667:
+        return 3000e6 + 15e3 * (arfcn - 600_000)
+    if 2_016_667 <= arfcn <= 3_279_165:
+        return 24250.08e6 + 60e3 * (arfcn - 2_016_667)
+    raise ValueError(f"ARFCN {arfcn} is out of range (0 to 3279165)")
+
+
+def range_values(start: float, stop: float, step: float) -> list[float]:
+    """Values of an inclusive range: start, start+step, ... up to stop (within 1e-9 step).
+
+    Raises ValueError when step <= 0, start > stop or there would be more than MAX_POINTS values.
+    """
+    if not step > 0:
+        raise ValueError("step must be greater than 0")
+    if start > stop:
+        raise ValueError("start is after stop (ranges count up)")
+    span = (stop - start) / step
+    if span >= MAX_POINTS:
+        raise ValueError(f"range has more than {MAX_POINTS} points")
+    count = math.floor(span + 1e-9) + 1
+    values = [start + i * step for i in range(count)]
+    if count > 1 and abs(values[-1] - stop) <= 1e-9 * step:
+        values[-1] = stop
+    return values
+
+
+# --------------------------------------------------------------------------- field types
+
+
+def _spec(spec: ParamSpec) -> BeforeValidator:
+    return BeforeValidator(spec.parse)
+
+
+def _text(value: object) -> object:
+    # Serial numbers and firmware versions are often written bare (42, 2.3); keep them as text.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {describe(value)}")
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+def _choice(what: str, options: tuple[str, ...]) -> BeforeValidator:
+    def check(value: object) -> object:
+        if not isinstance(value, str) or value not in options:
+            shown = repr(value) if isinstance(value, str) else describe(value)
+            raise ValueError(f"{shown} is not {what} (expected one of: {', '.join(options)})")
+        return value
+
+    return BeforeValidator(check)
+
+
+def _band(value: object) -> object:
+    if not isinstance(value, str) or not re.fullmatch(r"n\d+", value):
+        shown = repr(value) if isinstance(value, str) else describe(value)
+        raise ValueError(f"{shown} is not an NR band (write it like n78)")
+    return value
+
+
+def _tdd_pattern(value: object) -> object:
+    if not isinstance(value, str) or not re.fullmatch(r"[DSU]{1,20}", value):
+        shown = repr(value) if isinstance(value, str) else describe(value)
+        raise ValueError(f"{shown} is not a TDD pattern (1 to 20 of the letters D, S, U, e.g. DDDSU)")
+    return value
+
+
+def _special_slot(value: object) -> tuple[int, int, int]:
+    text = value if isinstance(value, str) else None
+    m = re.fullmatch(r"\s*(\d+)\s*:\s*(\d+)\s*:\s*(\d+)\s*", text or "")
+    if m is None:
+        shown = repr(value) if isinstance(value, str) else describe(value)
+        raise ValueError(f'{shown} is not a special slot (write D:G:U symbols, e.g. "10:2:2")')
+    d, g, u = (int(x) for x in m.groups())
+    if d + g + u != 14:
+        raise ValueError(f"special slot {d}:{g}:{u} has {d + g + u} symbols; D + G + U must be 14")
+    return d, g, u
+
+
+def _at_least_one_step(value: list[Any]) -> list[Any]:
+    if not value:
+        raise ValueError("a plan needs at least one step")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+Power = Annotated[float, _spec(TX_POWER)]
+TestModel = Annotated[str, _choice("a test model", TEST_MODELS)]
+
+
+# --------------------------------------------------------------------------- limits
+
+
+class Bound(BaseModel):
+    """One side of a limit: the text as written, its value and the unit the value is in."""
+
+    model_config = {"frozen": True}
+    text: str
+    value: float
+    unit: str
+
+
+class Limit(BaseModel):
+    """An explicit limit on one measured value; at least one side is given."""
+
+    model_config = {"frozen": True}
+    min: Bound | None = None
+    max: Bound | None = None
+
+
+_BOUND_KINDS = ("power", "ratio", "frequency", "time")
+
+
+def parse_bound(value: object) -> Bound:
+    """A limit value with any known unit. Raises ValueError."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"{value!r} has no unit; write it with one, e.g. '{value} dB'")
+        raise ValueError(f"expected a quantity with a unit, got {describe(value)}")
+    kinds: tuple[str, ...]
+    if re.search(r"bit|bps|B/s", value):
+        kinds = ("rate",)
+    elif "/" in value:
+        kinds = ("psd", *_BOUND_KINDS)
+    else:
+        kinds = _BOUND_KINDS
+    for kind in kinds:
+        try:
+            return Bound(text=value, value=parse_quantity(value, kind), unit=units.KINDS[kind][0])
+        except units.UnitParseError:
+            continue
+    raise ValueError(f"{value!r} is not a quantity with a known unit")
+
+
+def parse_limits(value: object) -> object:
+    """``limits:``: a preset name, or a mapping ``value name -> {min, max}``."""
+    if isinstance(value, str):
+        if value not in LIMIT_PRESETS:
+            raise ValueError(f"unknown limits preset '{value}' (known: {', '.join(LIMIT_PRESETS)})")
+        return value
+    if not isinstance(value, dict) or not value:
+        raise ValueError(
+            f"expected a preset name ({', '.join(LIMIT_PRESETS)}) or a mapping of value -> "
+            f"{{min, max}}, got {describe(value)}"
+        )
+    out: dict[str, Limit] = {}
+    for name, entry in value.items():
+        if not isinstance(entry, dict):
+            raise at(name, f"expected a mapping with min and/or max, got {describe(entry)}")
+        for key in entry:
+            if key not in ("min", "max"):
+                raise at((name, key), unknown_key(key, ("min", "max")))
+        if entry.get("min") is None and entry.get("max") is None:
+            raise at(name, f"limit '{name}' needs min or max")
+        bounds: dict[str, Bound] = {}
+        for key in ("min", "max"):
+            if entry.get(key) is not None:
+                try:
+                    bounds[key] = parse_bound(entry[key])
+                except ValueError as exc:
+                    raise at((name, key), str(exc)) from None
+        low, high = bounds.get("min"), bounds.get("max")
+        if low is not None and high is not None:
+            if low.unit != high.unit:
+                raise at((name, "max"), f"min {low.text!r} and max {high.text!r} are different kinds")
+            if low.value > high.value:
+                raise at((name, "max"), f"max {high.text!r} is below min {low.text!r}")
+        out[name] = Limit(min=low, max=high)
+    return out
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+class SweepAxis(BaseModel):
+    """One swept parameter: its values (in the spec's unit) and their text.
+
+    ``where`` is the key path of the values relative to the step (``("sweep", "tx_power")``);
+    when ``indexed`` each value has its own list item (``...tx_power[3]``).
+    """
+
+    model_config = {"frozen": True}
+    name: str
+    values: tuple[float, ...]
+    texts: tuple[str, ...]
+    where: tuple[PathElem, ...]
+    indexed: bool
+
+
+class SweepGroup(BaseModel):
+    """Axes that move together (a ``zip``), or a single axis. Groups form a nested product."""
+
+    model_config = {"frozen": True}
+    axes: tuple[SweepAxis, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.axes[0].values)
+
+
+def _sweep_axis(name: str, raw: object, rel: tuple[PathElem, ...], spec: ParamSpec) -> SweepAxis:
+    where = ("sweep", *rel)
+    values: list[float]
+    if isinstance(raw, list):
+        if not raw:
+            raise at(where, "empty sweep")
+        values = []
+        for i, item in enumerate(raw):
+            try:
+                values.append(float(spec.parse(item)))
+            except ValueError as exc:
+                raise at((*where, i), str(exc)) from None
+        indexed = True
+    elif isinstance(raw, dict):
+        for key in raw:
+            if key not in ("start", "stop", "step"):
+                raise at((*where, key), unknown_key(key, ("start", "stop", "step")))
+        parsed: dict[str, float] = {}
+        for key in ("start", "stop", "step"):
+            if key not in raw:
+                raise at((*where, key), f"missing required key '{key}'")
+            try:
+                kind_spec = ParamSpec(spec.step_kind) if key == "step" else spec
+                parsed[key] = kind_spec.parse_raw(raw[key])
+            except ValueError as exc:
+                raise at((*where, key), str(exc)) from None
+        start, stop, step = parsed["start"], parsed["stop"], parsed["step"]
+        if not step > 0:
+            raise at((*where, "step"), "step must be greater than 0")
+        if start > stop:
+            raise at((*where, "start"), f"start {raw['start']} is after stop {raw['stop']} (ranges count up)")
+        try:
+            values = range_values(start, stop, step)
+        except ValueError as exc:
+            raise at(where, str(exc)) from None
+        for key, value in (("start", values[0]), ("stop", values[-1])):
+            try:
+                spec.check(value)
+            except ValueError as exc:
+                raise at((*where, key), str(exc)) from None
+        indexed = False
+    else:
+        try:
+            values = [float(spec.parse(raw))]
+        except ValueError as exc:
+            raise at(where, str(exc)) from None
+        indexed = False
+    texts = tuple(spec.text(v) for v in values)
+    return SweepAxis(name=name, values=tuple(values), texts=texts, where=where, indexed=indexed)
+
+
+def parse_sweep(raw: object, measure: str, step_params: dict[str, Any]) -> tuple[SweepGroup, ...]:
+    """``sweep:`` of a step of kind ``measure`` into groups; errors point below ``sweep``."""
+    if not isinstance(raw, dict):
+        raise at("sweep", f"expected a mapping of parameter -> values, got {describe(raw)}")
+    if not raw:
+        raise at("sweep", "empty sweep")
+    kind_params = MEASUREMENTS[measure]
+    seen: set[str] = set()
+
+    def axis(name: str, value: object, rel: tuple[PathElem, ...]) -> SweepAxis:
+        entry = SWEEPABLE.get(name)
+        if entry is None:
+            raise at(("sweep", *rel), f"'{name}' cannot be swept (sweepable: {', '.join(SWEEPABLE)})")
+        if entry.target == "params" and name not in kind_params:
+            raise at(("sweep", *rel), f"'{name}' is not a parameter of {measure}")
+        if name in step_params:
+            raise at(("sweep", *rel), f"'{name}' is both set on the step and swept; keep one")
+        if name in seen:
+            raise at(("sweep", *rel), f"'{name}' is swept twice")
+        seen.add(name)
+        return _sweep_axis(name, value, rel, entry.spec)
+
+    groups: list[SweepGroup] = []
+    for key, value in raw.items():
+        if key != "zip":
+            groups.append(SweepGroup(axes=(axis(key, value, (key,)),)))
+            continue
+        if not isinstance(value, dict) or not value:
+            raise at(("sweep", "zip"), f"expected a mapping of parameter -> values, got {describe(value)}")
+        axes = tuple(axis(name, member, ("zip", name)) for name, member in value.items())
+        if len({len(a.values) for a in axes}) > 1:
+            sizes = ", ".join(f"{a.name} has {len(a.values)}" for a in axes)
+            raise at(("sweep", "zip"), f"zip members have different lengths: {sizes}")
+        groups.append(SweepGroup(axes=axes))
+    total = math.prod(g.size for g in groups)
+    if total > MAX_POINTS:
+        raise at("sweep", f"sweep expands to {total} points (at most {MAX_POINTS})")
+    return tuple(groups)
+
+
+# --------------------------------------------------------------------------- models
+
+
+class Dut(StrictModel):
+    """The device under test."""
+
+    vendor: Text
+    model: Text
+    serial: Text | None = None
+    firmware: Text | None = None
+    rated_output_power: Annotated[float, _spec(RATED_POWER)] | None = None
+    bs_class: Annotated[str, _choice("a BS class", BS_CLASSES)] | None = None
+    category: Annotated[str, _choice("a BS category", BS_CATEGORIES)] = "A"
+
+
+class Cell(StrictModel):
+    """Cell configuration. After validation ``center_frequency`` is set even when ``arfcn`` is given."""
+
+    band: Annotated[str, BeforeValidator(_band)]
+    center_frequency: Annotated[float, _spec(CENTER_FREQUENCY)] | None = None
+    arfcn: Annotated[int, _spec(ARFCN)] | None = None
+    bandwidth: Annotated[float, _spec(CHANNEL_BANDWIDTH)]
+    scs: Annotated[float, _spec(SCS)]
+    tdd_pattern: Annotated[str, BeforeValidator(_tdd_pattern)] | None = None
+    special_slot: Annotated[tuple[int, int, int], BeforeValidator(_special_slot)] | None = None
+    tx_power: Power
+    test_model: TestModel | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Cell:
+        if self.center_frequency is not None and self.arfcn is not None:
+            raise at("arfcn", "give either center_frequency or arfcn, not both")
+        if self.arfcn is not None:
+            frequency = arfcn_to_hz(self.arfcn)
+            try:
+                CENTER_FREQUENCY.check(frequency)
+            except ValueError as exc:
+                raise at("arfcn", f"ARFCN {self.arfcn} is {exc}") from None
+            object.__setattr__(self, "center_frequency", frequency)
+        if self.center_frequency is None:
+            raise at("center_frequency", "missing required key 'center_frequency' (or 'arfcn')")
+        try:
+            n_rb(self.bandwidth, self.scs, fr2=self.center_frequency > FR1_MAX_HZ)
+        except ValueError as exc:
+            raise at("bandwidth", str(exc)) from None
+        return self
+
+    @property
+    def frequency(self) -> float:
+        """Centre frequency in Hz (from ``center_frequency`` or ``arfcn``)."""
+        if self.center_frequency is None:  # pragma: no cover - validation sets it
+            raise ValueError("cell has no centre frequency")
+        return self.center_frequency
+
+
+class StepSpec(StrictModel):
+    """One step as written. ``params`` holds the kind's parameters (from keys such as ``span``)."""
+
+    name: Text
+    measure: str
+    test_model: TestModel | None = None
+    params: dict[str, float | int] = Field(default_factory=dict)
+    sweep: tuple[SweepGroup, ...] = ()
+    repeat: Annotated[int, _spec(REPEAT)] = 1
+    limits: Annotated[str | dict[str, Limit] | None, BeforeValidator(parse_limits)] = None
+    on_error: Annotated[str, _choice("an on_error value", ON_ERROR)] = "stop"
+
+    @classmethod
+    def file_keys(cls, data: dict[str, Any]) -> list[str]:
+        measure = data.get("measure")
+        extra = list(MEASUREMENTS[measure]) if isinstance(measure, str) and measure in MEASUREMENTS else []
+        return [*STEP_KEYS, *extra]
+
+    @classmethod
+    def prepare(cls, data: dict[str, Any]) -> dict[str, Any]:
+        measure = data.get("measure")
+        if measure is None:
+            raise at("measure", "missing required key 'measure'")
+        if not isinstance(measure, str) or measure not in MEASUREMENTS:
+            shown = repr(measure) if isinstance(measure, str) else describe(measure)
+            raise at("measure", f"unknown measurement kind {shown} (known: {', '.join(MEASUREMENTS)})")
+        specs = MEASUREMENTS[measure]
+        known = cls.file_keys(data)
+        out: dict[str, Any] = {}
+        params: dict[str, float | int] = {}
+        for key, value in data.items():
+            if key in STEP_KEYS:
+                out[key] = value
+            elif key in specs:
+                try:
+                    params[key] = specs[key].parse(value)
+                except ValueError as exc:
+                    raise at(key, str(exc)) from None
+            else:
+                raise at(key, unknown_key(key, known))
+        out["params"] = params
+        if "sweep" in data:
+            out["sweep"] = parse_sweep(data["sweep"], measure, params)
+        return out
+
+    @model_validator(mode="after")
+    def _check_size(self) -> StepSpec:
+        total = self.points * self.repeat
+        if total > MAX_POINTS:
+            raise at("repeat", f"step expands to {total} measurements (at most {MAX_POINTS})")
+        return self
+
+    @property
+    def points(self) -> int:
+        """Number of sweep points (1 without a sweep)."""
+        return math.prod(g.size for g in self.sweep)
+
+
+class Plan(StrictModel):
+    """A test plan: trial metadata, the DUT, the cell configuration and the steps."""
+
+    trial: Text
+    operator: Text | None = None
+    dut: Dut
+    cell: Cell
+    steps: Annotated[list[StepSpec], AfterValidator(_at_least_one_step)]
+
+    @model_validator(mode="after")
+    def _unique_names(self, info: ValidationInfo) -> Plan:
+        positions = (info.context or {}).get("positions", {})
+        first: dict[str, int] = {}
+        for i, step in enumerate(self.steps):
+            if step.name in first:
+                j = first[step.name]
+                line = positions.get(("steps", j, "name"), (None, None))[0]
+                where = f"line {line}" if line is not None else f"steps[{j}]"
+                raise at(("steps", i, "name"), f"duplicate step name '{step.name}' (first at {where})")
+            first[step.name] = i
+        return self

@@ -1,0 +1,208 @@
+"""Limit presets: named sets of requirement builders, per measurement kind.
+
+``PRESETS[preset][kind]`` is a function returning the :class:`~fivegbench.verdict.Requirement` s
+for one step; its keyword arguments come from the plan/bench (declared powers, BS class, band,
+carrier frequency). Only ``3gpp`` exists so far; later presets (e.g. ``itu-m2410``) and kinds add
+entries to :data:`PRESETS`.
+
+All numbers come from :mod:`fivegbench.nr.requirements` with their clause and status. Test
+requirements are the minimum requirement relaxed by the TS 38.141-1 test tolerance (shared-risk
+principle). Every test tolerance used here is currently [U], so every limit built here carries
+``tolerance_unverified=True``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from fivegbench.nr import requirements as req
+from fivegbench.reduce.aclr import ADJACENT_CHANNELS
+from fivegbench.verdict import Limit, Requirement, explicit_requirements
+
+__all__ = ["PRESETS", "requirements_for", "rf_aclr_3gpp", "rf_power_3gpp"]
+
+
+def _status_note(*numbers: req.SpecNumber) -> str:
+    parts = []
+    for n in numbers:
+        tag = "UNVERIFIED [U]" if n.unverified else f"[{n.status}]"
+        parts.append(f"{n.name} = {n.value:g} {n.unit} {tag} ({n.clause})")
+    return "; ".join(parts)
+
+
+def rf_power_3gpp(
+    rated_output_power_dbm: float, configured_power_dbm: float, frequency_hz: float
+) -> list[Requirement]:
+    """BS output power (TS 38.104 §6.2.2, test TS 38.141-1 §6.2): value ``channel_power`` (dBm).
+
+    Limit: configured ± (2.0 dB + TT(f)) with TT 0.7 / 1.0 / 1.2 dB for f ≤ 3 / ≤ 4.2 / ≤ 6 GHz
+    (all [U]). TS 38.104 states the ±2 dB requirement at rated output power (Prated,c); a plan
+    that sweeps below rated power uses the declared/configured power of the step as the
+    reference instead, which is the same when the step runs at rated power. A configured power
+    above the rated power is refused (ValueError): the requirement does not cover it.
+
+    Parameters
+    ----------
+    rated_output_power_dbm : declared rated output power Prated,c per carrier, dBm.
+    configured_power_dbm : power the BS is configured to transmit in this step, dBm.
+    frequency_hz : carrier centre frequency, Hz (selects the test tolerance).
+    """
+    if not (math.isfinite(rated_output_power_dbm) and math.isfinite(configured_power_dbm)):
+        raise ValueError("rated and configured output power must be finite numbers (dBm)")
+    if configured_power_dbm > rated_output_power_dbm + 1e-9:
+        raise ValueError(
+            f"configured power {configured_power_dbm:g} dBm is above the rated output power "
+            f"{rated_output_power_dbm:g} dBm; TS 38.104 §6.2 does not cover that"
+        )
+    acc = req.output_power_accuracy("normal")
+    tt = req.output_power_test_tolerance(frequency_hz)
+    half_width = acc.value + tt.value
+    reference = (
+        "rated output power"
+        if math.isclose(configured_power_dbm, rated_output_power_dbm, abs_tol=1e-9)
+        else f"configured power (below rated {rated_output_power_dbm:g} dBm)"
+    )
+    limit = Limit(
+        value="channel_power",
+        low=configured_power_dbm - half_width,
+        high=configured_power_dbm + half_width,
+        unit="dBm",
+        minimum_requirement=acc.value,
+        test_tolerance=tt.value,
+        tolerance_unverified=tt.unverified or acc.unverified,
+        clause=f"{acc.clause}; {tt.clause}",
+        note=(
+            f"reference {configured_power_dbm:g} dBm = {reference}; "
+            f"±{acc.value:g} dB ± TT {tt.value:g} dB; {_status_note(acc, tt)}"
+        ),
+    )
+    return [Requirement("output_power", (limit,))]
+
+
+def rf_aclr_3gpp(bs_class: str, category: str, band: str | int, frequency_hz: float) -> list[Requirement]:
+    """NR ACLR (TS 38.104 §6.6.3, test TS 38.141-1 §6.7.3): one requirement per adjacent channel.
+
+    For each ``<name>`` in lower1, upper1, lower2, upper2 a requirement ``aclr_<name>`` with two
+    alternatives, whichever is less stringent (§6.6.3.3):
+
+    * relative: ``aclr_<name>`` ≥ ACLR_min − TT dB (45 − 0.8 = 44.2 dB; n46/n96/n102:
+      35/40 dB − TT);
+    * absolute: ``adjacent_<name>_density`` ≤ basic limit + TT dBm/MHz (Cat A WA −13 + 0.8 =
+      −12.2; Cat B WA −15; MR −25; LA −32, each + TT).
+
+    The value names are those of :meth:`fivegbench.reduce.aclr.AclrResult.values`.
+
+    Parameters
+    ----------
+    bs_class : ``wide_area``, ``medium_range`` or ``local_area``.
+    category : ``A`` or ``B`` (Wide Area only; validated for all classes).
+    band : NR operating band, e.g. ``"n78"``.
+    frequency_hz : carrier centre frequency, Hz (FR1).
+    """
+    tt = req.aclr_test_tolerance(frequency_hz)
+    absolute = req.aclr_absolute_limit(bs_class, category)
+    out = []
+    for name, k in ADJACENT_CHANNELS:
+        relative = req.aclr_relative_limit(band, abs(k))
+        rel = Limit(
+            value=f"aclr_{name}",
+            low=relative.value - tt.value,
+            high=None,
+            unit="dB",
+            minimum_requirement=relative.value,
+            test_tolerance=tt.value,
+            tolerance_unverified=tt.unverified or relative.unverified,
+            clause=f"{relative.clause}; {tt.clause}",
+            note=f"relative ACLR, band {req.normalize_band(band)}; {_status_note(relative, tt)}",
+        )
+        ab = Limit(
+            value=f"adjacent_{name}_density",
+            low=None,
+            high=absolute.value + tt.value,
+            unit="dBm/MHz",
+            minimum_requirement=absolute.value,
+            test_tolerance=tt.value,
+            tolerance_unverified=tt.unverified or absolute.unverified,
+            clause=f"{absolute.clause}; {tt.clause}",
+            note=f"absolute basic limit, {bs_class} category {category}; {_status_note(absolute, tt)}",
+        )
+        out.append(Requirement(f"aclr_{name}", (rel, ab)))
+    return out
+
+
+PresetBuilder = Callable[..., list[Requirement]]
+
+PRESETS: Mapping[str, Mapping[str, PresetBuilder]] = MappingProxyType(
+    {
+        "3gpp": MappingProxyType(
+            {
+                "rf.power": rf_power_3gpp,
+                "rf.aclr": rf_aclr_3gpp,
+            }
+        ),
+    }
+)
+
+
+def _need(obj: Any, attr: str, why: str) -> Any:
+    value = getattr(obj, attr, None)
+    if value is None:
+        raise ValueError(why)
+    return value
+
+
+def _preset_arguments(kind: str, cell: Any, dut: Any) -> dict[str, Any]:
+    """Builder keyword arguments for a kind, from the step's cell and the plan's dut."""
+    if kind == "rf.power":
+        rated = _need(dut, "rated_output_power", "the 3gpp limits for rf.power need dut.rated_output_power")
+        return {
+            "rated_output_power_dbm": float(rated),
+            "configured_power_dbm": float(cell.tx_power),
+            "frequency_hz": float(cell.center_frequency),
+        }
+    if kind == "rf.aclr":
+        return {
+            "bs_class": _need(dut, "bs_class", "the 3gpp limits for rf.aclr need dut.bs_class"),
+            "category": getattr(dut, "category", None) or "A",
+            "band": cell.band,
+            "frequency_hz": float(cell.center_frequency),
+        }
+    raise ValueError(f"no way to build preset limits for {kind!r}")
+
+
+def requirements_for(step: Any, dut: Any) -> list[Requirement]:
+    """The requirements of one expanded plan step.
+
+    ``step.limits`` is None (no limits: :func:`~fivegbench.verdict.judge` then gives
+    INCONCLUSIVE), a preset name (``"3gpp"``: built from ``step.cell`` -- ``tx_power`` dBm,
+    ``center_frequency`` Hz, ``band`` -- and the plan's ``dut`` -- ``rated_output_power`` dBm,
+    ``bs_class``, ``category``), or a mapping value name -> limit with ``min``/``max`` bounds
+    that carry ``.value`` and ``.unit`` (the plan model's parsed limits).
+
+    Raises ValueError if the preset does not cover the step's kind or the dut lacks a needed
+    declaration.
+    """
+    limits = step.limits
+    if limits is None:
+        return []
+    if isinstance(limits, str):
+        builders = PRESETS.get(limits)
+        if builders is None:
+            raise ValueError(f"unknown limits preset {limits!r} (known: {', '.join(PRESETS)})")
+        builder = builders.get(step.kind)
+        if builder is None:
+            raise ValueError(f"limits preset {limits!r} has no limits for {step.kind!r}")
+        return builder(**_preset_arguments(step.kind, step.cell, dut))
+    table: dict[str, dict[str, object]] = {}
+    for name, limit in limits.items():
+        low, high = getattr(limit, "min", None), getattr(limit, "max", None)
+        unit = next((b.unit for b in (low, high) if b is not None), "")
+        table[name] = {
+            "min": None if low is None else float(low.value),
+            "max": None if high is None else float(high.value),
+            "unit": unit,
+        }
+    return explicit_requirements(table)

@@ -1,0 +1,65 @@
+"""Frozen records of a run: one per measurement, one for the run. JSON-ready, never pickled."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Value:
+    """A measured value with its unit."""
+
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class MeasurementRecord:
+    """One finished (or skipped/aborted) measurement: exactly what the journal line holds."""
+
+    step: str
+    index: int
+    kind: str
+    point: dict[str, str]
+    values: dict[str, Value]
+    limits: list[dict[str, Any]]
+    verdict: str
+    time: str
+    repeat: str = "1/1"
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    conditions: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Everything an auditor asks about a run. Its measurements are streamed from the journal
+    (plus the steps that never ran) when ``record.json`` is written, never held in memory."""
+
+    run_id: str
+    trial: str
+    plan_file: str
+    plan_sha256: str
+    bench_file: str
+    bench_name: str
+    simulated: bool
+    operator: str
+    host: str
+    software: str
+    started: str
+    finished: str
+    exit_code: int
+    status: str
+    dut: dict[str, Any]
+    cell: dict[str, Any]
+    instruments: dict[str, dict[str, Any]]
+    rf_path: dict[str, Any]
+    safe_state: str
+    counts: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,1 @@
+"""Trial reports: HTML (jinja2)."""

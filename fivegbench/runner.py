@@ -1,0 +1,295 @@
+"""Run expanded steps on a bench: configure -> measure -> reduce -> judge -> journal -> display.
+
+The bench's safe state is applied in a ``finally`` on every exit path. Stopping is cooperative:
+``StopControl.request()`` (first SIGINT/SIGTERM) stops after the current measurement; a second
+signal raises :class:`AbortNow` (a BaseException, like KeyboardInterrupt) to stop at once.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import platform
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from fivegbench import __version__
+from fivegbench.bench import Instruments, LoadedBench, apply_safe_state, connect
+from fivegbench.errors import FivegbenchError
+from fivegbench.measure.base import MeasureContext, Measurement, Outcome
+from fivegbench.measure.cell import GnbSetup
+from fivegbench.measure.rf import MEASUREMENTS
+from fivegbench.presets import requirements_for
+from fivegbench.record import MeasurementRecord, RunRecord
+from fivegbench.report.html import render
+from fivegbench.store import Journal, measurements, utc_now, write_atomic, write_record
+from fivegbench.transport.base import IoLog
+from fivegbench.verdict import Verdict, judge
+
+log = logging.getLogger(__name__)
+
+# Which bench roles each measurement kind drives.
+ROLES: dict[str, set[str]] = {"rf.power": {"analyzer", "gnb"}, "rf.aclr": {"analyzer", "gnb"}}
+
+
+class AbortNow(BaseException):
+    """Stop at once (second interrupt). Safe state and record still follow."""
+
+
+@dataclass
+class StopControl:
+    """Set by the signal handlers; read by the runner between measurements."""
+
+    requested: bool = False
+    signals: int = 0
+
+    def on_signal(self) -> None:
+        """First signal: stop after this measurement. Second: stop now. Later: ignored, so a
+        third Ctrl-C cannot interrupt the safe state."""
+        self.signals += 1
+        if self.signals == 1:
+            self.requested = True
+        elif self.signals == 2:
+            raise AbortNow()
+
+    def shield(self) -> None:
+        """From now on signals are only counted: nothing may interrupt the safe state."""
+        self.requested = True
+        self.signals = max(self.signals, 2)
+
+
+class Display(Protocol):
+    def start(self, total: int) -> None: ...
+    def step_started(self, step: Any) -> None: ...
+    def step_finished(self, step: Any, record: MeasurementRecord) -> None: ...
+    def stop(self) -> None: ...
+
+
+class NoDisplay:
+    def start(self, total: int) -> None:
+        pass
+
+    def step_started(self, step: Any) -> None:
+        pass
+
+    def step_finished(self, step: Any, record: MeasurementRecord) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+@dataclass
+class RunContext:
+    """Everything one run needs, gathered by the CLI."""
+
+    loaded_plan: Any
+    steps: Sequence[Any]
+    bench: LoadedBench
+    run_dir: Path
+    stop: StopControl = field(default_factory=StopControl)
+    display: Display = field(default_factory=NoDisplay)
+    measurements: Mapping[str, Measurement] = field(default_factory=lambda: dict(MEASUREMENTS))
+    connector: Callable[..., Any] = connect
+
+
+def _record(step: Any, verdict: Verdict, time: str, **extra: Any) -> MeasurementRecord:
+    return MeasurementRecord(
+        step=step.name,
+        index=step.index,
+        kind=step.kind,
+        point=dict(step.point),
+        values=extra.pop("values", {}),
+        limits=extra.pop("limits", []),
+        verdict=verdict.value,
+        time=time,
+        repeat=f"{step.repeat_index}/{step.repeat_count}",
+        **extra,
+    )
+
+
+def _measure_one(
+    ctx: RunContext, mctx: MeasureContext, setup: GnbSetup | None, step: Any
+) -> MeasurementRecord:
+    try:
+        if setup is not None:
+            setup.apply(step.cell, step.test_model)
+        outcome: Outcome = ctx.measurements[step.kind](mctx, step)
+        requirements = requirements_for(step, ctx.loaded_plan.plan.dut)
+        judgement = judge(
+            {k: v.value for k, v in outcome.values.items()}, requirements, invalid=outcome.invalid
+        )
+    except Exception as exc:  # any failure of the harness or an instrument is an ERROR, never a FAIL
+        log.error("step %d %s: %s", step.index, step.name, exc, exc_info=not isinstance(exc, FivegbenchError))
+        return _record(step, Verdict.ERROR, utc_now(), error=f"{type(exc).__name__}: {exc}")
+    conditions = dict(outcome.conditions)
+    if outcome.capture:
+        conditions["capture"] = outcome.capture
+    if outcome.invalid:
+        conditions["invalid"] = outcome.invalid
+    return _record(
+        step,
+        judgement.verdict,
+        utc_now(),
+        values=outcome.values,
+        limits=[r.to_dict() for r in requirements],
+        checks=[c.to_dict() for c in judgement.checks],
+        conditions=conditions,
+    )
+
+
+def unfinished(steps: Sequence[Any], done: int, status: str) -> Iterator[MeasurementRecord]:
+    """Records for the steps that never ran: ABORTED after an interrupt, SKIPPED otherwise."""
+    verdict = Verdict.ABORTED if status == "aborted" else Verdict.SKIPPED
+    for step in steps[done:]:
+        yield _record(step, verdict, utc_now(), error="not run: " + status)
+
+
+def exit_code(verdicts: Counter[str], status: str, safe_state: str | None) -> int:
+    """DESIGN.md §5: 0 pass, 1 fail/inconclusive, 3 error/aborted, 4 safe state unconfirmed."""
+    if safe_state is not None:
+        return 4
+    if status != "completed" or verdicts["ERROR"] or verdicts["ABORTED"]:
+        return 3
+    if verdicts["FAIL"] or verdicts["INCONCLUSIVE"]:
+        return 1
+    return 0
+
+
+@dataclass
+class Tally:
+    """What the runner keeps of finished measurements: counts, not the records (they are in
+    the journal), so memory stays flat however long the sweep."""
+
+    verdicts: Counter[str] = field(default_factory=Counter)
+    done: int = 0
+
+    def add(self, record: MeasurementRecord) -> None:
+        self.verdicts[record.verdict] += 1
+        self.done += 1
+
+
+def execute(ctx: RunContext) -> RunRecord:
+    """Run every step; always apply the safe state and return the run's record."""
+    started = utc_now()
+    roles = set().union(*(ROLES.get(step.kind, set()) for step in ctx.steps))
+    iolog = IoLog(ctx.run_dir / "io.log")
+    tally = Tally()
+    identities: dict[str, str] = {}
+    ctx.display.start(len(ctx.steps))
+    try:
+        with Journal(ctx.run_dir / "journal.jsonl") as journal:
+            status, safe_state = _run_steps(ctx, roles, iolog, journal, tally, identities)
+    finally:
+        ctx.display.stop()
+        iolog.close()
+    counts = tally.verdicts.copy()
+    counts[Verdict.ABORTED.value if status == "aborted" else Verdict.SKIPPED.value] += (
+        len(ctx.steps) - tally.done
+    )
+    record = _run_record(ctx, started, status, safe_state, +counts, identities)
+    # record.json and report.html stream the measurements back from the journal
+    write_record(
+        ctx.run_dir / "record.json",
+        record,
+        measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status)),
+    )
+    write_atomic(
+        ctx.run_dir / "report.html",
+        render(record, measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status))),
+    )
+    return record
+
+
+def _run_steps(
+    ctx: RunContext,
+    roles: set[str],
+    iolog: IoLog,
+    journal: Journal,
+    tally: Tally,
+    identities: dict[str, str],
+) -> tuple[str, str | None]:
+    """Connect, run the loop, apply the safe state. Returns (status, safe-state problem)."""
+    safe_state: str | None = None
+    try:
+        with ctx.connector(ctx.bench, roles, iolog) as instruments:
+            identities.update(instruments.identities)
+            try:
+                status = _loop(ctx, instruments, journal, tally)
+            except AbortNow:
+                status = "aborted"
+            finally:
+                ctx.stop.shield()
+                safe_state = apply_safe_state(instruments)
+                if safe_state:
+                    log.error("safe state not confirmed: %s", safe_state)
+    except AbortNow:
+        status = "aborted"
+    except FivegbenchError as exc:
+        log.error("%s", exc)
+        status = f"error: {exc}"
+    return status, safe_state
+
+
+def _loop(ctx: RunContext, instruments: Instruments, journal: Journal, tally: Tally) -> str:
+    mctx = MeasureContext(instruments, ctx.bench, ctx.run_dir / "captures")
+    setup = GnbSetup(instruments.gnb) if instruments.gnb is not None else None
+    for step in ctx.steps:
+        if ctx.stop.requested:
+            return "aborted"
+        ctx.display.step_started(step)
+        record = _measure_one(ctx, mctx, setup, step)
+        journal.append(record)
+        tally.add(record)
+        ctx.display.step_finished(step, record)
+        if record.verdict == Verdict.ERROR.value and step.on_error == "stop":
+            return "stopped on error"
+    return "completed"
+
+
+def _run_record(
+    ctx: RunContext,
+    started: str,
+    status: str,
+    safe_state: str | None,
+    counts: Counter[str],
+    identities: dict[str, str],
+) -> RunRecord:
+    plan = ctx.loaded_plan.plan
+    bench = ctx.bench.bench
+    instruments = {
+        role: {
+            "driver": config.driver,
+            "resource": config.resource,
+            "model": config.model,
+            "serial": config.serial,
+            "calibration_due": config.calibration_due.isoformat() if config.calibration_due else None,
+            "identity": identities.get(role),
+        }
+        for role, config in bench.instruments.items()
+    }
+    return RunRecord(
+        run_id=ctx.run_dir.name,
+        trial=plan.trial,
+        plan_file=str(ctx.loaded_plan.file),
+        plan_sha256=ctx.loaded_plan.sha256,
+        bench_file=ctx.bench.file,
+        bench_name=bench.name,
+        simulated=bench.simulated,
+        operator=getattr(plan, "operator", None) or getpass.getuser(),
+        host=platform.node(),
+        software=f"fivegbench {__version__}",
+        started=started,
+        finished=utc_now(),
+        exit_code=exit_code(counts, status, safe_state),
+        status=status,
+        dut=plan.dut.model_dump(mode="json"),
+        cell=plan.cell.model_dump(mode="json"),
+        instruments=instruments,
+        rf_path=bench.rf_path.model_dump(mode="json"),
+        safe_state=safe_state or "confirmed: gNB RF off (read back)",
+        counts=dict(counts),
+    )

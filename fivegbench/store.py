@@ -1,0 +1,149 @@
+"""The results folder: run directory, streamed journal, atomic files, SQLite index."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+from fivegbench.record import MeasurementRecord, RunRecord
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "plan"
+
+
+def create_run_dir(results_root: Path, plan_file: Path) -> Path:
+    """``results/<UTC timestamp>-<plan slug>/``; a suffix keeps two runs in one second apart."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    base = results_root / f"{stamp}-{slug(plan_file.stem)}"
+    for n in range(100):
+        run_dir = base if n == 0 else base.with_name(f"{base.name}-{n}")
+        try:
+            run_dir.mkdir(parents=True)
+            (run_dir / "captures").mkdir()
+            return run_dir
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a run folder under {results_root}")
+
+
+def copy_inputs(run_dir: Path, plan_file: Path, bench_file: Path) -> None:
+    shutil.copyfile(plan_file, run_dir / f"plan{plan_file.suffix or '.yaml'}")
+    shutil.copyfile(bench_file, run_dir / f"bench{bench_file.suffix or '.yaml'}")
+
+
+def write_atomic(path: Path, text: str | Iterable[str]) -> None:
+    """Write ``text`` (or its pieces, streamed) to ``path`` so that readers see the old file or
+    the whole new one, never half of it."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            if isinstance(text, str):
+                handle.write(text)
+            else:
+                handle.writelines(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    write_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def measurements(run_dir: Path, unfinished: Iterable[MeasurementRecord]) -> Iterator[dict[str, Any]]:
+    """Every measurement of a run, streamed: the journal's lines, then the steps never run."""
+    with open(run_dir / "journal.jsonl", encoding="utf-8") as journal:
+        for line in journal:
+            if line.strip():
+                yield json.loads(line)
+    for record in unfinished:
+        yield record.to_dict()
+
+
+def write_record(path: Path, record: RunRecord, items: Iterable[dict[str, Any]]) -> None:
+    """``record.json``: the run's metadata and its measurements, streamed and written atomically."""
+    head = json.dumps(record.to_dict(), indent=2)
+    if not head.endswith("\n}"):
+        raise ValueError("run record must be a non-empty JSON object")
+
+    def pieces() -> Iterator[str]:
+        yield head[: -len("\n}")] + ',\n  "measurements": ['
+        for n, item in enumerate(items):
+            yield ("\n    " if n == 0 else ",\n    ") + json.dumps(item, separators=(",", ":"))
+        yield "\n  ]\n}\n"
+
+    write_atomic(path, pieces())
+
+
+class Journal:
+    """``journal.jsonl``: one JSON object per finished measurement, appended and flushed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: TextIO = open(path, "a", encoding="utf-8")  # noqa: SIM115
+        self.count = 0
+
+    def append(self, record: MeasurementRecord) -> None:
+        self._file.write(json.dumps(record.to_dict(), separators=(",", ":")) + "\n")
+        self._file.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def index_run(results_root: Path, run_dir: Path, record: RunRecord) -> None:
+    """Add the run to ``results/index.sqlite`` (one row per run)."""
+    with sqlite3.connect(results_root / "index.sqlite") as db:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, folder TEXT, trial TEXT, plan TEXT,"
+            " plan_sha256 TEXT, bench TEXT, started TEXT, finished TEXT, status TEXT, exit_code INTEGER,"
+            " pass INTEGER, fail INTEGER, inconclusive INTEGER, error INTEGER)"
+        )
+        counts = record.counts
+        db.execute(
+            "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                record.run_id,
+                run_dir.name,
+                record.trial,
+                record.plan_file,
+                record.plan_sha256,
+                record.bench_name,
+                record.started,
+                record.finished,
+                record.status,
+                record.exit_code,
+                counts.get("PASS", 0),
+                counts.get("FAIL", 0),
+                counts.get("INCONCLUSIVE", 0),
+                counts.get("ERROR", 0),
+            ),
+        )
+    # sqlite3's context manager commits but does not close
+    db.close()

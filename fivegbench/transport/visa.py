@@ -1,0 +1,151 @@
+"""VISA transport on pyvisa with the pure-Python pyvisa-py backend (``@py``).
+
+Pitfalls measured on these machines (reference/instrument-comms.md §0, §1.8) and handled here:
+
+* pyvisa-py leaves Nagle on for ``TCPIP::...::SOCKET`` sessions and refuses the VISA attribute,
+  so ``write; write; query`` stalls 44 ms. We set ``TCP_NODELAY`` on the session's socket.
+* Binary blocks are read by their declared length with the termination character off; reading
+  to the termchar returns at every 0x0A byte inside the payload.
+* One ResourceManager per process (closing one closes the sessions of all): the caller owns it.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pyvisa
+from pyvisa.resources import MessageBasedResource
+
+from fivegbench.errors import InstrumentError
+from fivegbench.transport.base import RECEIVED, SENT, IoLog
+
+log = logging.getLogger(__name__)
+
+# pyvisa-py raises raw OSErrors next to VisaIOError (instrument-comms.md §1.6).
+IO_ERRORS = (pyvisa.errors.VisaIOError, OSError)
+
+
+class VisaTransport:
+    """A message-based link to one instrument through pyvisa.
+
+    Parameters
+    ----------
+    resource : VISA resource string, e.g. ``TCPIP::127.0.0.1::5025::SOCKET``.
+    role : the bench role, used in logs and errors.
+    resource_manager : the process's one ``pyvisa.ResourceManager("@py")``.
+    iolog : where every exchange is recorded (the run's ``io.log``).
+    timeout_s, open_timeout_s : I/O and connection timeouts in seconds.
+    """
+
+    def __init__(
+        self,
+        resource: str,
+        role: str,
+        resource_manager: pyvisa.ResourceManager,
+        iolog: IoLog | None = None,
+        timeout_s: float = 10.0,
+        open_timeout_s: float = 5.0,
+    ) -> None:
+        self.resource = resource
+        self.role = role
+        self._rm = resource_manager
+        self._iolog = iolog or IoLog()
+        self._timeout_s = timeout_s
+        self._open_timeout_s = open_timeout_s
+        self._inst: MessageBasedResource | None = None
+
+    def open(self) -> None:
+        try:
+            inst = self._rm.open_resource(
+                self.resource,
+                read_termination="\n",
+                write_termination="\n",
+                open_timeout=int(self._open_timeout_s * 1000),
+                timeout=int(self._timeout_s * 1000),
+            )
+        except IO_ERRORS as exc:
+            raise InstrumentError(self.role, "<open>", None, f"cannot open {self.resource}: {exc}") from exc
+        if not isinstance(inst, MessageBasedResource):
+            inst.close()
+            raise InstrumentError(self.role, "<open>", None, f"{self.resource} is not message-based")
+        self._inst = inst
+        sock = self.socket
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    @property
+    def socket(self) -> socket.socket | None:
+        """The TCP socket of a pyvisa-py SOCKET session (None for other session types)."""
+        if self._inst is None:
+            return None
+        session = getattr(self._rm.visalib, "sessions", {}).get(self._inst.session)
+        interface = getattr(session, "interface", None)
+        return interface if isinstance(interface, socket.socket) else None
+
+    @property
+    def _resource(self) -> MessageBasedResource:
+        if self._inst is None:
+            raise InstrumentError(self.role, "<io>", None, "transport is not open")
+        return self._inst
+
+    @contextmanager
+    def timeout(self, seconds: float) -> Iterator[None]:
+        """Temporarily allow ``seconds`` for each read (e.g. a long sweep behind ``*OPC?``)."""
+        inst = self._resource
+        previous = inst.timeout
+        inst.timeout = int(max(seconds, 0.001) * 1000)
+        try:
+            yield
+        finally:
+            inst.timeout = previous
+
+    def write(self, message: str) -> None:
+        self._iolog.record(self.role, SENT, message)
+        try:
+            self._resource.write(message)
+        except IO_ERRORS as exc:
+            raise InstrumentError(self.role, message, None, f"write failed: {exc}") from exc
+
+    def read(self) -> str:
+        try:
+            reply = self._resource.read()
+        except IO_ERRORS as exc:
+            raise InstrumentError(self.role, "<read>", None, f"read failed: {exc}") from exc
+        self._iolog.record(self.role, RECEIVED, reply)
+        return reply
+
+    def query(self, message: str) -> str:
+        self.write(message)
+        return self.read()
+
+    def query_block(self, message: str) -> bytes:
+        """Send ``message`` and read one IEEE 488.2 definite-length block by its length."""
+        self.write(message)
+        inst = self._resource
+        try:
+            with inst.read_termination_context(None):
+                head = inst.read_bytes(2)
+                if head[:1] != b"#":
+                    raise InstrumentError(self.role, message, None, f"expected a binary block, got {head!r}")
+                digits = int(head[1:2].decode("ascii"), 16)
+                if digits == 0:
+                    raise InstrumentError(self.role, message, None, "indefinite-length block not supported")
+                length = int(inst.read_bytes(digits).decode("ascii"))
+                payload = inst.read_bytes(length + 1)
+        except IO_ERRORS as exc:
+            raise InstrumentError(self.role, message, None, f"block read failed: {exc}") from exc
+        if payload[-1:] != b"\n":
+            raise InstrumentError(self.role, message, None, "binary block not followed by LF")
+        self._iolog.block(self.role, RECEIVED, length)
+        return payload[:-1]
+
+    def close(self) -> None:
+        if self._inst is not None:
+            try:
+                self._inst.close()
+            except IO_ERRORS as exc:  # closing a dead link is not worth failing a run
+                log.warning("%s: close failed: %s", self.role, exc)
+            self._inst = None

@@ -1,0 +1,135 @@
+"""Exact-exchange protocol tests for the R&S FSW driver against the scripted transport."""
+
+import struct
+
+import numpy as np
+import pytest
+
+from fivegbench.drivers.analyzer.rs_fsw import RsFsw
+from fivegbench.errors import InstrumentError
+from fivegbench.transport.scripted import ScriptedTransport
+
+NO_ERROR = ("SYST:ERR?", '0,"No error"')
+
+SETTINGS = [
+    ("center_frequency", 3.75e9, "FREQ:CENT 3750000000", "3.75E+09"),
+    ("span", 200e6, "FREQ:SPAN 200000000", "2.0E+08"),
+    ("rbw", 100e3, "BAND 100000", "100000"),
+    ("vbw", 1e6, "BAND:VID 1000000", "1E6"),
+    ("reference_level", -3.5, "DISP:TRAC:Y:RLEV -3.5", "-3.5"),
+    ("attenuation", 20, "INP:ATT 20", "20"),
+    ("attenuation_auto", True, "INP:ATT:AUTO ON", "1"),
+    ("detector", "rms", "DET RMS", "RMS"),
+    ("sweep_points", 10001, "SWE:POIN 10001", "10001"),
+    ("sweep_time", 0.05, "SWE:TIME 0.05", "0.05"),
+    ("continuous", False, "INIT:CONT OFF", "0"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "command", "reply"), SETTINGS)
+def test_setting_write_and_read(name, value, command, reply):
+    query = getattr(RsFsw, name).get_command
+    with ScriptedTransport([(command, None), (query, reply)]) as t:
+        fsw = RsFsw(t)
+        setattr(fsw, name, value)
+        read_back = getattr(fsw, name)
+    expected = getattr(RsFsw, name).validator(value)
+    assert read_back == pytest.approx(expected) if isinstance(expected, float) else read_back == expected
+
+
+REJECTED = [
+    ("center_frequency", -1.0),
+    ("center_frequency", float("nan")),
+    ("span", 1e12),
+    ("rbw", 0.0),
+    ("vbw", -5.0),
+    ("reference_level", 45.0),
+    ("attenuation", 80),
+    ("attenuation_auto", "yes"),
+    ("detector", "QUASIPEAK"),
+    ("sweep_points", 100),
+    ("sweep_points", 1000.5),
+    ("sweep_time", 0.0),
+    ("continuous", 1),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), REJECTED)
+def test_validator_rejects_with_nothing_sent(name, value):
+    with ScriptedTransport([]) as t, pytest.raises(ValueError, match=name):
+        setattr(RsFsw(t), name, value)
+    assert t.sent == []
+
+
+def test_idn_and_prepare():
+    idn = "Rohde&Schwarz,FSW-26,1331.5003K26/101234,5.30"
+    pairs = [
+        ("*IDN?", idn),
+        ("*CLS", None),
+        ("INIT:CONT OFF", None),
+        ("FORM REAL,32", None),
+        ("FORM:BORD NORM", None),
+        NO_ERROR,
+    ]
+    with ScriptedTransport(pairs) as t:
+        fsw = RsFsw(t)
+        assert fsw.idn() == idn
+        fsw.prepare()
+
+
+def test_error_queue_becomes_instrument_error_with_code():
+    pairs = [("SYST:ERR?", '-113,"Undefined header"'), ("SYST:ERR?", '-222,"Data out of range"'), NO_ERROR]
+    with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError) as info:
+        RsFsw(t).check_errors("configure")
+    assert info.value.code == -113
+    assert "Undefined header" in str(info.value) and "+1 more" in str(info.value)
+
+
+def test_keysight_style_no_error_reply_is_accepted():
+    with ScriptedTransport([("SYST:ERR?", '+0,"No error"')]) as t:
+        RsFsw(t).check_errors("x")
+
+
+def test_trace_is_decoded_little_endian():
+    values = np.array([-10.5, -80.25, 3.0], dtype="<f4")
+    with ScriptedTransport([("TRAC:DATA? TRACE1", values.tobytes())]) as t:
+        trace = RsFsw(t).trace_dbm()
+    np.testing.assert_array_equal(trace, values.astype(float))
+    assert struct.unpack("<f", values.tobytes()[:4])[0] == -10.5
+
+
+def test_trace_with_partial_float_is_an_error():
+    with ScriptedTransport([("TRAC:DATA? TRACE1", b"\x00" * 7)]) as t, pytest.raises(InstrumentError):
+        RsFsw(t).trace_dbm()
+
+
+def test_acquire_exchange():
+    values = np.linspace(-60, -20, 101).astype("<f4")
+    pairs = [
+        ("FREQ:CENT 3750000000", None),
+        ("FREQ:SPAN 200000000", None),
+        ("BAND 100000", None),
+        ("BAND:VID 1000000", None),
+        ("SWE:POIN 101", None),
+        ("DET RMS", None),
+        ("DISP:TRAC:Y:RLEV 10", None),
+        ("INP:ATT:AUTO ON", None),
+        NO_ERROR,
+        ("SWE:TIME?", "0.05"),
+        ("INP:ATT?", "20"),
+        ("INIT;*OPC?", "1"),
+        ("TRAC:DATA? TRACE1", values.tobytes()),
+        ("STAT:QUES:POW:COND?", "1"),
+        NO_ERROR,
+    ]
+    with ScriptedTransport(pairs) as t:
+        trace = RsFsw(t).acquire(3.75e9, 200e6, 100e3, 1e6, 101, 10.0)
+    assert trace.overload is True
+    assert trace.sweep_time_s == 0.05 and trace.attenuation_db == 20
+    assert trace.freqs_hz[0] == 3.65e9 and trace.freqs_hz[-1] == 3.85e9
+    np.testing.assert_allclose(trace.power_dbm, values)
+
+
+def test_opc_reply_other_than_one_is_an_error():
+    with ScriptedTransport([("INIT;*OPC?", "0")]) as t, pytest.raises(InstrumentError):
+        RsFsw(t).single_sweep(0.1)

@@ -1,0 +1,324 @@
+"""The simulated R&S FSW through real sockets, and the physics behind its traces."""
+
+from __future__ import annotations
+
+import math
+import socket
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import pyvisa
+
+from fivegbench.nr.bandwidth import config_bandwidth_hz
+from fivegbench.sim.analyzer import SimFsw, auto_attenuation_db, auto_rbw_hz
+from fivegbench.sim.scpi import ScpiServer, definite_block, real32_block
+from fivegbench.sim.spectrum import (
+    ENBW_FACTOR,
+    RfScene,
+    SweepSettings,
+    aclr_db,
+    auto_sweep_time_s,
+    compression_db,
+    swept_trace,
+)
+from fivegbench.sim.world import World
+
+FC = 3.75e9
+TIMEOUT_S = 10.0
+
+
+class Client:
+    """Raw-socket controller (same framing rules as a VISA SOCKET session)."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._buffer = b""
+
+    def write(self, message: str | bytes) -> None:
+        self.sock.sendall((message.encode() if isinstance(message, str) else message) + b"\n")
+
+    def _fill(self) -> None:
+        chunk = self.sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        self._buffer += chunk
+
+    def _take(self, count: int) -> bytes:
+        while len(self._buffer) < count:
+            self._fill()
+        data, self._buffer = self._buffer[:count], self._buffer[count:]
+        return data
+
+    def read_line(self) -> str:
+        while b"\n" not in self._buffer:
+            self._fill()
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode("latin-1")
+
+    def query(self, message: str) -> str:
+        self.write(message)
+        return self.read_line()
+
+    def query_block(self, message: str) -> bytes:
+        self.write(message)
+        assert self._take(1) == b"#"
+        n = int(self._take(1))
+        payload = self._take(int(self._take(n)))
+        assert self._take(1) == b"\n"
+        return payload
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def world() -> World:
+    w = World()
+    w.gnb.rf_on = True
+    w.gnb.tx_power_dbm = 37.0
+    w.path_loss_db = 40.0
+    return w
+
+
+@pytest.fixture
+def fsw(world: World) -> SimFsw:
+    return SimFsw(world, serial="101234")
+
+
+@pytest.fixture
+def server(fsw: SimFsw) -> Iterator[ScpiServer]:
+    srv = ScpiServer(fsw)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def client(server: ScpiServer) -> Iterator[Client]:
+    c = Client(server.port)
+    yield c
+    c.close()
+
+
+def setup_sweep(client: Client, span_hz: float, points: int, rbw_hz: float = 100e3) -> None:
+    client.write(
+        f"*RST;*CLS;INIT:CONT OFF;:FREQ:CENT {FC};SPAN {span_hz};:BAND {rbw_hz};:SWE:POIN {points};"
+        ":DET RMS;:FORM REAL,32;:FORM:BORD NORM"
+    )
+
+
+def sweep(client: Client) -> tuple[np.ndarray, np.ndarray]:
+    """INIT;*OPC? then the trace (dBm) and its frequency axis."""
+    assert client.query("INIT;*OPC?") == "1"
+    y = np.frombuffer(client.query_block("TRAC? TRACE1"), dtype="<f4").astype(float)
+    x = np.frombuffer(client.query_block("TRAC:DATA:X? TRACE1"), dtype="<f4").astype(float)
+    return x, y
+
+
+def band_power_dbm(f: np.ndarray, trace_dbm: np.ndarray, lo: float, hi: float, rbw_hz: float) -> float:
+    """Σ P_i·Δf/ENBW over [lo, hi], edge points weighted by the overlap of their bins."""
+    df = (f[-1] - f[0]) / (f.size - 1)
+    overlap = np.clip(np.minimum(f + df / 2, hi) - np.maximum(f - df / 2, lo), 0.0, None)
+    mw = 10.0 ** (trace_dbm / 10.0)
+    return 10.0 * math.log10(float(np.sum(mw * overlap)) / (ENBW_FACTOR * rbw_hz))
+
+
+def errors(client: Client) -> list[str]:
+    out = client.query("SYST:ERR:ALL?")
+    return [] if out == '0,"No error"' else [out]
+
+
+# -- identity, preset, couplings -----------------------------------------------------------------
+
+
+def test_idn_and_preset(client: Client) -> None:
+    assert client.query("*IDN?") == "Rohde&Schwarz,FSW-26,1331.5003K26/101234,5.30"
+    client.write("FREQ:CENT 1GHz;:SWE:POIN 2001;:FORM REAL,32;:INIT:CONT OFF;:DET RMS;*RST")
+    answers = client.query(
+        "FREQ:CENT?;SPAN?;STAR?;STOP?;:BAND?;BAND:AUTO?;:SWE:POIN?;:DISP:TRAC:Y:RLEV?;:INP:ATT?;"
+        "ATT:AUTO?;:DET?;:INIT:CONT?;:FORM?;:FORM:BORD?"
+    ).split(";")
+    assert answers == [
+        "1.325E+10", "2.65E+10", "0E+00", "2.65E+10", "3E+06", "1", "1001", "0E+00", "1E+01",
+        "1", "APE", "1", "ASC,0", "NORM",
+    ]  # fmt: skip
+    assert errors(client) == []
+
+
+def test_couplings(client: Client) -> None:
+    client.write("DISP:WIND:TRAC:Y:SCAL:RLEV 20dBm")
+    assert client.query("INP:ATT?") == "3E+01"
+    client.write("INP:ATT 5 dB")
+    assert client.query("INP:ATT?;ATT:AUTO?") == "5E+00;0"
+    client.write("FREQ:CENT 3.75 GHz;SPAN 200 MHz")
+    assert client.query("BAND?;:BAND:VID?") == "3E+06;3E+06"  # 2 MHz rounded up, VBW = RBW
+    client.write("BAND 100 kHz;:BAND:VID 30kHz")
+    assert client.query("BAND:AUTO?;:BAND:VID:AUTO?") == "0;0"
+    assert float(client.query("SWE:TIME?")) == pytest.approx(auto_sweep_time_s(200e6, 100e3, 30e3))
+    client.write("SWE:TIME 20ms")
+    assert client.query("SWE:TIME?;TIME:AUTO?") == "2E-02;0"
+    client.write("FREQ:STAR 3.7GHz;STOP 3.8GHz")
+    assert client.query("FREQ:CENT?;SPAN?") == "3.75E+09;1E+08"
+    assert client.query("SENS:WIND1:DET1:FUNC POS;:DET?;:SYST:DISP:UPD OFF;UPD?") == "POS;0"
+    assert errors(client) == []
+    assert auto_rbw_hz(26.5e9) == 3e6 and auto_rbw_hz(1e6) == 1e4 and auto_rbw_hz(2.5e6) == 3e4
+    assert auto_attenuation_db(-10.0) == 0.0 and auto_attenuation_db(100.0) == 70.0
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("SWE:POIN 50", -222),
+        ("SWE:POIN 100002", -222),
+        ("DET FOO", -224),
+        ("FORM REAL,64", -224),
+        ("FREQ:CENT 30GHz", -222),
+        ("DISP:WIND2:TRAC:Y:RLEV 0", -114),
+        ("INIT?", -100),
+        ("TRAC? TRACE9", -224),
+    ],
+)
+def test_analyzer_errors(client: Client, message: str, code: int) -> None:
+    client.write(message)
+    assert client.query("SYST:ERR?").startswith(f"{code},")
+
+
+def test_no_trace_before_first_sweep_is_230(client: Client) -> None:
+    client.write("*RST;INIT:CONT OFF;:TRAC? TRACE1")
+    assert client.query("SYST:ERR?").startswith("-230,")
+    assert client.query("INIT;*OPC?;:FORM ASC;:TRAC? TRACE1").count(",") == 1000  # "1;" + 1001 values
+
+
+def test_init_while_sweeping_is_213_and_opc_waits(client: Client) -> None:
+    client.write("INIT:CONT OFF;:SWE:TIME 300ms")
+    t0 = time.monotonic()
+    assert client.query("INIT;INIT;*OPC?") == "1"
+    elapsed = time.monotonic() - t0
+    assert 0.3 <= elapsed < 2.0
+    assert client.query("SYST:ERR?").startswith("-213,")
+    assert client.query("SYST:ERR?") == '0,"No error"'
+
+
+# -- binary transfer ------------------------------------------------------------------------------
+
+
+def test_trace_formats_agree(client: Client) -> None:
+    setup_sweep(client, 200e6, 2001)
+    assert client.query("INIT;*OPC?") == "1"
+    little = np.frombuffer(client.query_block("TRAC? TRACE1"), dtype="<f4")
+    client.write("FORM:BORD SWAP")
+    big = np.frombuffer(client.query_block("TRAC? TRACE1"), dtype=">f4")
+    client.write("FORM ASCii")
+    text = np.array(client.query("TRAC:DATA? TRACE1").split(","), dtype=float)
+    np.testing.assert_array_equal(little, big)
+    np.testing.assert_allclose(text, little, rtol=1e-6)
+    assert little.size == 2001 and np.ptp(little) > 20.0  # a carrier above a noise floor
+
+
+@pytest.mark.parametrize("little_endian", [True, False])
+def test_trace_block_round_trip_both_byte_orders(client: Client, little_endian: bool) -> None:
+    setup_sweep(client, 200e6, 10001)
+    client.write(f"FORM:BORD {'NORM' if little_endian else 'SWAP'}")
+    values = np.random.default_rng(3).normal(-80.0, 15.0, 10001).astype(np.float32)
+    payload = real32_block(values, little_endian)
+    assert b"\n" in payload, "random float data must contain 0x0A bytes"
+    client.write(b"TRAC:DATA TRACE1," + definite_block(payload))
+    received = client.query_block("TRAC:DATA? TRACE1")
+    assert received == payload
+    assert errors(client) == []
+
+
+def test_pyvisa_binary_query(server: ScpiServer) -> None:
+    rm = pyvisa.ResourceManager("@py")
+    try:
+        inst = rm.open_resource(server.resource, read_termination="\n", write_termination="\n", timeout=5000)
+        try:
+            assert inst.query("*IDN?").startswith("Rohde&Schwarz,FSW-26")
+            inst.write(
+                "INIT:CONT OFF;:FREQ:CENT 3.75GHz;SPAN 200MHz;:BAND 1MHz;:FORM REAL,32;:FORM:BORD NORM"
+            )
+            assert inst.query("INIT;*OPC?") == "1"
+            values = inst.query_binary_values("TRAC? TRACE1", datatype="f", container=np.array)
+            assert values.size == 1001
+            assert inst.query("SYST:ERR?") == '0,"No error"'
+        finally:
+            inst.close()
+    finally:
+        rm.close()
+
+
+# -- physics --------------------------------------------------------------------------------------
+
+
+def test_channel_power_acceptance(client: Client) -> None:
+    """37 dBm, 40 dB path loss, 100 MHz/30 kHz n78: the integrated trace gives -3 dBm ± 0.1 dB."""
+    setup_sweep(client, 200e6, 10001)
+    f, y = sweep(client)
+    bw = config_bandwidth_hz(100e6, 30e3)
+    assert band_power_dbm(f, y, FC - bw / 2, FC + bw / 2, 100e3) == pytest.approx(-3.0, abs=0.1)
+    assert client.query("STAT:QUES:POW:COND?") == "0"
+
+
+def test_aclr_follows_the_pa_back_off(client: Client, world: World) -> None:
+    bw = config_bandwidth_hz(100e6, 30e3)
+    setup_sweep(client, 400e6, 16001)
+    measured = {}
+    for tx in (46.0, 40.0):
+        with world.lock:
+            world.gnb.tx_power_dbm = tx
+        f, y = sweep(client)
+        carrier = band_power_dbm(f, y, FC - bw / 2, FC + bw / 2, 100e3)
+        adjacent = [band_power_dbm(f, y, FC + o - bw / 2, FC + o + bw / 2, 100e3) for o in (-100e6, 100e6)]
+        measured[tx] = carrier - max(adjacent)
+    assert measured[46.0] == pytest.approx(36.5, abs=1.0)
+    assert measured[40.0] > measured[46.0] + 10.0
+
+
+def test_noise_floor_follows_attenuation(client: Client, world: World) -> None:
+    world.gnb.rf_on = False
+    setup_sweep(client, 200e6, 2001)
+    floors = []
+    for att in (10, 20):
+        client.write(f"INP:ATT {att}")
+        floors.append(float(np.median(sweep(client)[1])))
+    expected = -152.0 + 10.0 + 10.0 * math.log10(ENBW_FACTOR * 100e3)
+    assert floors[0] == pytest.approx(expected, abs=0.5)
+    assert floors[1] - floors[0] == pytest.approx(10.0, abs=0.3)
+
+
+def test_overload_flag(client: Client, world: World) -> None:
+    world.gnb.tx_power_dbm = 46.0  # ~+6 dBm at the analyzer input
+    setup_sweep(client, 200e6, 1001)
+    client.write("INP:ATT 0")
+    sweep(client)
+    assert client.query("STAT:QUES:POW?") == "1"
+    client.write("INP:ATT 10")
+    sweep(client)
+    assert client.query("STAT:QUES:POW:COND?") == "0"
+
+
+def test_sweeps_are_reproducible_per_world_seed(world: World) -> None:
+    traces = []
+    for _ in range(2):
+        engine = SimFsw(world)
+        session = engine.new_session()
+        engine.execute("INIT:CONT OFF;:SWE:TIME 1ms;:INIT;*WAI", session)
+        traces.append(engine.execute("FORM ASC;:TRAC? TRACE1", session))
+    assert traces[0] == traces[1] and traces[0] is not None
+
+
+def test_pa_table_and_rf_off() -> None:
+    assert compression_db(8.0) == pytest.approx(0.3)
+    assert compression_db(20.0) == 0.0
+    assert aclr_db(8.0) == pytest.approx((36.5, 62.0))
+    assert aclr_db(11.0)[0] == pytest.approx(46.1)
+    assert aclr_db(40.0) == (75.0, 85.0)
+    scene = RfScene(False, FC, 100e6, 30e3, 46.0, 54.0, 40.0)
+    settings = SweepSettings(FC - 1e8, FC + 1e8, 1001, 1e6, 1e6, 10.0, 1e-3)
+    trace = swept_trace(scene, settings, np.random.default_rng(0))
+    noise_dbm = -152.0 + 10.0 + 10.0 * math.log10(ENBW_FACTOR * 1e6)
+    assert np.mean(10 ** (trace / 10)) == pytest.approx(10 ** (noise_dbm / 10), rel=0.05)  # noise only
+    assert np.std(trace) < 3.0

@@ -1,0 +1,172 @@
+"""End to end: the CLI on the simulated bench, through pyvisa-py and pyserial."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "testplans" / "demo.yaml"
+
+
+def fivegbench(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fivegbench", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        **kwargs,
+    )
+
+
+def only_run_dir(results: Path) -> Path:
+    runs = [p for p in results.iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    results = tmp_path_factory.mktemp("results")
+    proc = fivegbench("run", str(DEMO), "--results", str(results))
+    return proc, only_run_dir(results)
+
+
+def test_demo_exits_1_and_reports(demo_run):
+    proc, run_dir = demo_run
+    assert proc.returncode == 1, proc.stderr
+    assert f"report: {run_dir / 'report.html'}" in proc.stdout
+    for name in (
+        "plan.yaml",
+        "bench.yaml",
+        "journal.jsonl",
+        "record.json",
+        "io.log",
+        "run.log",
+        "report.html",
+    ):
+        assert (run_dir / name).is_file(), name
+    assert (run_dir.parent / "index.sqlite").is_file()
+
+
+def test_demo_journal_verdicts(demo_run):
+    _, run_dir = demo_run
+    lines = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
+    assert len(lines) == 8
+    for line in lines:
+        assert {"step", "kind", "point", "values", "limits", "verdict", "time"} <= set(line)
+    verdicts = {(line["kind"], line["point"]["tx_power"]): line["verdict"] for line in lines}
+    assert verdicts == {
+        ("rf.power", "37 dBm"): "PASS",
+        ("rf.power", "40 dBm"): "PASS",
+        ("rf.power", "43 dBm"): "PASS",
+        ("rf.power", "46 dBm"): "PASS",
+        ("rf.aclr", "37 dBm"): "PASS",
+        ("rf.aclr", "40 dBm"): "PASS",
+        ("rf.aclr", "43 dBm"): "PASS",
+        ("rf.aclr", "46 dBm"): "FAIL",
+    }
+    power = {
+        line["point"]["tx_power"]: line["values"]["channel_power"]["value"]
+        for line in lines
+        if line["kind"] == "rf.power"
+    }
+    # referred to the antenna connector: close to the commanded power (the PA compresses at 46 dBm)
+    assert power["37 dBm"] == pytest.approx(37.0, abs=0.3)
+    assert power["43 dBm"] == pytest.approx(43.0, abs=0.3)
+    assert power["46 dBm"] < 46.0
+
+
+def test_demo_record_traceability(demo_run):
+    _, run_dir = demo_run
+    record = json.loads((run_dir / "record.json").read_text())
+    import hashlib
+
+    assert record["plan_sha256"] == hashlib.sha256(DEMO.read_bytes()).hexdigest()
+    assert record["instruments"]["analyzer"]["identity"].startswith("Rohde&Schwarz,FSW")
+    assert record["instruments"]["analyzer"]["calibration_due"] == "2027-06-30"
+    assert "SIM-GNB-0001" in record["instruments"]["gnb"]["identity"]
+    assert record["exit_code"] == 1
+    first = record["measurements"][0]
+    assert first["conditions"]["path_loss_db"] == 40.0
+    assert any(limit.get("alternatives") for limit in record["measurements"][-1]["limits"])
+
+
+def test_demo_io_log_has_both_instruments(demo_run):
+    _, run_dir = demo_run
+    text = (run_dir / "io.log").read_text()
+    lines = text.splitlines()
+    assert all(len(line.split("  ")) >= 4 for line in lines), [x for x in lines if len(x.split("  ")) < 4][:3]
+    assert "  analyzer  >  *IDN?" in text
+    assert "  analyzer  >  TRAC:DATA? TRACE1" in text
+    assert "<block 40004 bytes>" in text or "<block" in text
+    assert "  gnb  >  rf off" in text
+    assert "  gnb  >  set tx-power 46.0" in text
+
+
+def test_validate_demo_ok():
+    proc = fivegbench("validate", str(DEMO))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_validate_refuses_analyzer_overload(tmp_path):
+    bench = tmp_path / "bench.yaml"
+    text = (
+        (ROOT / "instruments/benches/sim.yaml")
+        .read_text()
+        .replace("max_input_power: 30 dBm", "max_input_power: 5 dBm")
+    )
+    bench.write_text(text)
+    proc = fivegbench("validate", str(DEMO), "--bench", str(bench))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    line_no = next(i for i, x in enumerate(DEMO.read_text().splitlines(), 1) if "46 dBm]" in x)
+    assert f"demo.yaml:{line_no}:" in lines[0] and "max_input_power" in lines[0]
+
+
+def test_sigint_to_background_run_exits_3_with_rf_off(tmp_path):
+    results = tmp_path / "results"
+
+    def ignore_sigint() -> None:  # what a non-interactive shell does to `cmd &`
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fivegbench", "run", str(DEMO), "--results", str(results)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ignore_sigint,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        journal = None
+        while time.monotonic() < deadline:
+            found = list(results.glob("*/journal.jsonl")) if results.exists() else []
+            if found and found[0].read_text().count("\n") >= 1:
+                journal = found[0]
+                break
+            time.sleep(0.05)
+        assert journal is not None, "the run never finished a measurement"
+        os.kill(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 3, stderr
+    run_dir = journal.parent
+    assert "  gnb  >  rf off" in (run_dir / "io.log").read_text()
+    record = json.loads((run_dir / "record.json").read_text())
+    assert record["status"] == "aborted"
+    assert "ABORTED" in record["counts"]
+    assert len(journal.read_text().splitlines()) < 8
