@@ -12,14 +12,18 @@ Targets (issue #2):
 
 from __future__ import annotations
 
+import signal
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pyvisa
 
@@ -30,14 +34,12 @@ from fivegbench.plan.expand import expand
 from fivegbench.plan.load import parse_plan
 from fivegbench.record import Value
 from fivegbench.runner import RunContext, execute
-from fivegbench.sim.analyzer import SimFsw
-from fivegbench.sim.scpi import ScpiServer
-from fivegbench.sim.world import World
 from fivegbench.transport.base import IoLog
 from fivegbench.transport.visa import VisaTransport
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE_POINTS = 100001
+Row = tuple[str, float, float, str, bool]
 
 
 def median_seconds(action: Callable[[], object], repeats: int) -> float:
@@ -47,6 +49,17 @@ def median_seconds(action: Callable[[], object], repeats: int) -> float:
         action()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
+
+
+def paired_medians(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median seconds of ``a`` and ``b``, sampled alternately so machine noise hits both alike."""
+    times_a, times_b = [], []
+    for _ in range(repeats):
+        for action, times in ((a, times_a), (b, times_b)):
+            start = time.perf_counter()
+            action()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times_a), statistics.median(times_b)
 
 
 def raw_block_query(sock: socket.socket, command: bytes) -> bytes:
@@ -64,37 +77,56 @@ def raw_block_query(sock: socket.socket, command: bytes) -> bytes:
     return bytes(buffer[2 + digits : total - 1])
 
 
-def io_figures(tmp: Path) -> list[tuple[str, float, float, str, bool]]:
+@contextmanager
+def served_analyzer() -> Iterator[tuple[str, int]]:
+    """``fivegbench sim serve`` in its own process, as an instrument is its own machine (and so
+    the simulator does not share our GIL). Yields the analyzer's resource string and port."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fivegbench", "sim", "serve"], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        role, resource = line.split()
+        if role != "analyzer":
+            raise RuntimeError(f"unexpected first line from sim serve: {line!r}")
+        yield resource, int(resource.split("::")[2])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+
+
+def io_figures(tmp: Path) -> list[Row]:
     rows = []
-    world = World()
-    world.gnb.rf_on = True
-    server = ScpiServer(SimFsw(world, serial="BENCH"))
-    server.start()
     rm = pyvisa.ResourceManager("@py")
     iolog = IoLog(tmp / "io.log")
-    try:
-        transport = VisaTransport(server.resource, "analyzer", rm, iolog)
+    with served_analyzer() as (resource, port):
+        transport = VisaTransport(resource, "analyzer", rm, iolog)
         transport.open()
         fsw = RsFsw(transport)
-        bare = rm.open_resource(server.resource, read_termination="\n", write_termination="\n")
+        bare = rm.open_resource(resource, read_termination="\n", write_termination="\n")
+        bare_socket = rm.visalib.sessions[bare.session].interface
+        bare_socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         for _ in range(50):  # warm up both paths
             fsw.idn()
             bare.query("*IDN?")
-        ours = median_seconds(fsw.idn, 2000)
-        base = median_seconds(lambda: bare.query("*IDN?"), 2000)
+        ours, base = paired_medians(fsw.idn, lambda: bare.query("*IDN?"), 2000)
         rows.append(
             ("*IDN? driver vs bare pyvisa (ms)", ours * 1e3, base * 1e3, "ratio <= 1.5", ours / base <= 1.5)
         )
 
-        def three_writes_and_opc() -> None:
-            transport.write("FREQ:CENT 3.75 GHz")
-            transport.write("FREQ:SPAN 200 MHz")
-            transport.write("BAND 100 kHz")
-            transport.query("*OPC?")
+        def three_writes_and_opc(target: Any) -> Callable[[], object]:
+            def run() -> object:
+                target.write("FREQ:CENT 3.75 GHz")
+                target.write("FREQ:SPAN 200 MHz")
+                target.write("BAND 100 kHz")
+                return target.query("*OPC?")
 
-        opc = median_seconds(three_writes_and_opc, 500)
-        rows.append(("3 writes + *OPC? median (ms)", opc * 1e3, float("nan"), "<= 0.5 ms", opc <= 0.5e-3))
+            return run
+
+        opc, opc_bare = paired_medians(three_writes_and_opc(transport), three_writes_and_opc(bare), 500)
+        rows.append(("3 writes + *OPC? median (ms)", opc * 1e3, opc_bare * 1e3, "<= 0.5 ms", opc <= 0.5e-3))
 
         fsw.prepare()
         fsw.center_frequency = 3.75e9
@@ -104,10 +136,11 @@ def io_figures(tmp: Path) -> list[tuple[str, float, float, str, bool]]:
         fsw.single_sweep(fsw.sweep_time)
         nbytes = TRACE_POINTS * 4
         ours = median_seconds(fsw.trace_dbm, 30)
-        with socket.create_connection(("127.0.0.1", server.port)) as raw:
+        with socket.create_connection(("127.0.0.1", port)) as raw:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             payload = raw_block_query(raw, b"TRAC:DATA? TRACE1")
-            assert len(payload) == nbytes and b"\n" in payload  # random floats contain LF bytes
+            if len(payload) != nbytes or b"\n" not in payload:  # random floats contain LF bytes
+                raise RuntimeError("unexpected trace payload")
             base = median_seconds(lambda: raw_block_query(raw, b"TRAC:DATA? TRACE1"), 30)
         ours_mbs, base_mbs = nbytes / ours / 1e6, nbytes / base / 1e6
         rows.append(
@@ -121,10 +154,8 @@ def io_figures(tmp: Path) -> list[tuple[str, float, float, str, bool]]:
         )
         bare.close()
         transport.close()
-    finally:
-        iolog.close()
-        rm.close()
-        server.stop()
+    iolog.close()
+    rm.close()
     return rows
 
 
@@ -156,27 +187,31 @@ class NoInstruments:
         pass
 
 
-def runner_figures(tmp: Path) -> list[tuple[str, float, float, str, bool]]:
+def run_noop(tmp: Path, points: int, trace_memory: bool) -> tuple[float, int]:
+    """Seconds per point of a no-op run, or (with ``trace_memory``) the peak bytes it allocates.
+    Traced from after expansion: what the run allocates must not grow with the sweep."""
     bench = load_bench(ROOT / "instruments/benches/sim.yaml")
-    results = {}
-    for points in (1000, 10000):
-        loaded = parse_plan(NOOP_PLAN.format(points=points), file="noop.yaml")
-        steps = expand(loaded)
-        run_dir = tmp / f"run{points}"
-        (run_dir / "captures").mkdir(parents=True)
-        ctx = RunContext(
-            loaded, steps, bench, run_dir, measurements={"rf.power": noop}, connector=NoInstruments
-        )
+    loaded = parse_plan(NOOP_PLAN.format(points=points), file="noop.yaml")
+    steps = expand(loaded)
+    run_dir = Path(tempfile.mkdtemp(dir=tmp))
+    (run_dir / "captures").mkdir()
+    ctx = RunContext(loaded, steps, bench, run_dir, measurements={"rf.power": noop}, connector=NoInstruments)
+    if trace_memory:
         tracemalloc.start()
-        start = time.perf_counter()
-        execute(ctx)
-        elapsed = time.perf_counter() - start
-        _, peak = tracemalloc.get_traced_memory()
+    start = time.perf_counter()
+    execute(ctx)
+    elapsed = time.perf_counter() - start
+    peak = 0
+    if trace_memory:
+        peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        results[points] = (elapsed / points, peak)
-    per_point, peak_10k = results[10000]
-    _, peak_1k = results[1000]
-    # Traced from after expansion: what the run itself allocates must not grow with the sweep.
+    return elapsed / points, peak
+
+
+def runner_figures(tmp: Path) -> list[Row]:
+    per_point, _ = run_noop(tmp, 10000, trace_memory=False)
+    _, peak_1k = run_noop(tmp, 1000, trace_memory=True)
+    _, peak_10k = run_noop(tmp, 10000, trace_memory=True)
     return [
         ("runner per point, 10,000-pt no-op (ms)", per_point * 1e3, float("nan"), "< 1 ms", per_point < 1e-3),
         (

@@ -69,9 +69,11 @@ def _checked(plan_path: Path, bench_path: Path | None) -> tuple[LoadedPlan, list
 def main(ctx: click.Context, debug: bool) -> None:
     """fivegbench: run 5G base-station test plans on a lab or simulated bench."""
     ctx.obj = {"debug": debug}
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    # stderr shows warnings (everything with --debug); run.log gets its own handler per run
+    console_log = logging.StreamHandler()
+    console_log.setLevel(logging.DEBUG if debug else logging.WARNING)
+    console_log.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(console_log)
 
 
 PLAN = click.argument("plan", type=click.Path(path_type=Path))
@@ -122,7 +124,9 @@ def run(obj: dict[str, Any], plan: Path, bench_path: Path | None, results_root: 
     stop = StopControl()
     _install_signal_handlers(stop)
     with _errors(debug, EXIT_ERROR):
-        record, run_dir = _run(loaded, steps, bench, results_root, stop)
+        record, run_dir = _run(loaded, steps, bench, results_root, stop, debug)
+    counts = ", ".join(f"{n} {verdict}" for verdict, n in record.counts.items())
+    click.echo(f"{record.status}: {counts}; exit {record.exit_code}")
     click.echo(f"report: {run_dir / 'report.html'}")
     sys.exit(record.exit_code)
 
@@ -144,13 +148,19 @@ def _install_signal_handlers(stop: StopControl) -> None:
 
 
 def _run(
-    loaded: LoadedPlan, steps: list[Step], bench: LoadedBench, results_root: Path, stop: StopControl
+    loaded: LoadedPlan,
+    steps: list[Step],
+    bench: LoadedBench,
+    results_root: Path,
+    stop: StopControl,
+    debug: bool,
 ) -> tuple[RunRecord, Path]:
     """Create the run folder, start the simulated bench if asked, execute, index the run."""
 
     run_dir = create_run_dir(results_root, Path(loaded.file))
     copy_inputs(run_dir, Path(loaded.file), Path(bench.file))
     handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
+    handler.setLevel(logging.DEBUG if debug else logging.INFO)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     package_logger = logging.getLogger("fivegbench")
     package_logger.addHandler(handler)

@@ -32,7 +32,22 @@ class MeasurementRecord:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # By hand, not dataclasses.asdict: asdict deep-copies every nested dict, and this runs
+        # once per measurement of sweeps with tens of thousands of points.
+        return {
+            "step": self.step,
+            "index": self.index,
+            "kind": self.kind,
+            "point": self.point,
+            "values": {name: {"value": v.value, "unit": v.unit} for name, v in self.values.items()},
+            "limits": self.limits,
+            "verdict": self.verdict,
+            "time": self.time,
+            "repeat": self.repeat,
+            "checks": self.checks,
+            "conditions": self.conditions,
+            "error": self.error,
+        }
 
 
 @dataclass(frozen=True)

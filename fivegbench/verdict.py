@@ -178,14 +178,14 @@ class Check:
     note: str = ""
 
     def to_dict(self) -> dict[str, object]:
-        """JSON-ready form (non-finite numbers become null)."""
+        """JSON-ready form (non-finite numbers become null). The alternatives are not repeated:
+        the measurement record lists them under ``limits``."""
         return {
             "requirement": self.requirement,
             "passed": self.passed,
             "margin": _json_float(self.margin),
             "decided_by": self.decided_by.to_dict() if self.decided_by is not None else None,
             "measured": {name: _json_float(v) for name, v in self.measured},
-            "limits": [lim.to_dict() for lim in self.limits],
             "note": self.note,
         }
 

@@ -37,9 +37,12 @@ class IoLog:
 
     def record(self, role: str, direction: str, message: str) -> None:
         """Log one message; multi-line console output becomes one log line per text line."""
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        lines = [line for line in message.replace("\r", "").split("\n") if line.strip()] or [""]
-        text = "".join(f"{stamp}  {role}  {direction}  {line}\n" for line in lines)
+        stamp = datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+        if "\n" in message or "\r" in message:
+            lines = [line for line in message.replace("\r", "").split("\n") if line.strip()] or [""]
+            text = "".join(f"{stamp}  {role}  {direction}  {line}\n" for line in lines)
+        else:  # the common case: one SCPI message
+            text = f"{stamp}  {role}  {direction}  {message}\n"
         with self._lock:
             if self._file is not None:
                 self._file.write(text)
