@@ -34,8 +34,9 @@ EXIT_INVALID = 2
 EXIT_ERROR = 3
 
 
-def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+def _fail(error: FivegbenchError, code: int) -> None:
+    # A plan error already reads "file:line:col: key: message"; others get a prefix.
+    click.echo(str(error) if isinstance(error, PlanError) else f"error: {error}", err=True)
     sys.exit(code)
 
 
@@ -47,7 +48,7 @@ def _errors(debug: bool, code: int = EXIT_INVALID) -> Iterator[None]:
     except FivegbenchError as exc:
         if debug:
             raise
-        _fail(str(exc), code)
+        _fail(exc, code)
 
 
 def _checked(plan_path: Path, bench_path: Path | None) -> tuple[LoadedPlan, list[Step], LoadedBench]:
