@@ -7,6 +7,9 @@ BW_Config = N_RB x 12 x SCS (TS 38.104 §6.6.3.2).
 
 from __future__ import annotations
 
+FR1_MAX_HZ = 7.125e9
+"""Upper edge of FR1 (TS 38.104 §5.1); above it the FR2 table applies."""
+
 # channel bandwidth MHz -> {SCS kHz: N_RB}
 _FR1: dict[int, dict[int, int]] = {
     5: {15: 25, 30: 11},

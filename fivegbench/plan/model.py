@@ -25,14 +25,12 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationInfo, model_validator
 
 from fivegbench import units
-from fivegbench.nr.bandwidth import n_rb
+from fivegbench.nr.arfcn import arfcn_to_hz
+from fivegbench.nr.bandwidth import FR1_MAX_HZ, n_rb
 from fivegbench.plan.yamlsafe import PathElem, StrictModel, at, describe, unknown_key
 
 MAX_POINTS = 100_000
 """Most sweep points in one step (and most measurements: points x repeat)."""
-
-FR1_MAX_HZ = 7.125e9
-"""Upper edge of FR1 (TS 38.104 §5.1); above it the FR2 bandwidth table applies."""
 
 TEST_MODELS: tuple[str, ...] = (
     "NR-FR1-TM1.1",
@@ -158,17 +156,6 @@ SWEEPABLE: dict[str, Sweepable] = {
 
 STEP_KEYS: tuple[str, ...] = ("name", "measure", "test_model", "sweep", "repeat", "limits", "on_error")
 """Keys every step accepts, whatever its kind."""
-
-
-def arfcn_to_hz(arfcn: int) -> float:
-    """NR-ARFCN to RF reference frequency, TS 38.104 §5.4.2.1 (Table 5.4.2.1-1)."""
-    if 0 <= arfcn < 600_000:
-        return 5e3 * arfcn
-    if 600_000 <= arfcn < 2_016_667:
-        return 3000e6 + 15e3 * (arfcn - 600_000)
-    if 2_016_667 <= arfcn <= 3_279_165:
-        return 24250.08e6 + 60e3 * (arfcn - 2_016_667)
-    raise ValueError(f"ARFCN {arfcn} is out of range (0 to 3279165)")
 
 
 def range_values(start: float, stop: float, step: float) -> list[float]:

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from fivegbench.drivers.gnb.console import CellStatus, GnbConsole, arfcn_to_hz, hz_to_arfcn
+from fivegbench.drivers.gnb.console import CellStatus, GnbConsole
 from fivegbench.drivers.gnb.profile import GnbProfile, load_profile
 from fivegbench.errors import BenchError, InstrumentError
+from fivegbench.nr.arfcn import arfcn_to_hz, hz_to_arfcn
 from fivegbench.transport.scripted import ScriptedTransport
 
 PROFILES = Path(__file__).resolve().parents[2] / "instruments" / "profiles"

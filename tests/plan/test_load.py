@@ -391,7 +391,7 @@ def test_arfcn_sets_frequency(plan_with_steps) -> None:
     ],
 )
 def test_arfcn_table(arfcn: int, hz: float) -> None:
-    from fivegbench.plan.model import arfcn_to_hz
+    from fivegbench.nr.arfcn import arfcn_to_hz
 
     assert arfcn_to_hz(arfcn) == pytest.approx(hz, abs=1e-3)
 

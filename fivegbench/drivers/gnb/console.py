@@ -17,14 +17,14 @@ from typing import Any
 
 from fivegbench.drivers.gnb.profile import GnbProfile, cell_field
 from fivegbench.errors import InstrumentError
-from fivegbench.nr.bandwidth import n_rb
+from fivegbench.nr.arfcn import arfcn_to_hz, hz_to_arfcn
+from fivegbench.nr.bandwidth import FR1_MAX_HZ, n_rb
 from fivegbench.transport.base import StreamTransport
 
 log = logging.getLogger(__name__)
 
 _BAND = re.compile(r"n\d{1,3}", re.IGNORECASE)
 _SPECIAL_SLOT = re.compile(r"(\d+):(\d+):(\d+)")
-_FR2_START_HZ = 24250.08e6
 
 
 @dataclass(frozen=True)
@@ -41,35 +41,6 @@ class CellStatus:
     tdd_pattern: str | None = None
     special_slot: str | None = None
     test_model: str | None = None
-
-
-def arfcn_to_hz(arfcn: int) -> float:
-    """NR-ARFCN -> F_REF in Hz (TS 38.104 §5.4.2.1, Table 5.4.2.1-1)."""
-    if 0 <= arfcn < 600000:
-        return 5e3 * arfcn
-    if 600000 <= arfcn <= 2016666:
-        return 3000e6 + 15e3 * (arfcn - 600000)
-    if 2016667 <= arfcn <= 3279165:
-        return 24250.08e6 + 60e3 * (arfcn - 2016667)
-    raise ValueError(f"NR-ARFCN {arfcn} is outside 0..3279165 (TS 38.104 §5.4.2.1)")
-
-
-def hz_to_arfcn(frequency_hz: float) -> int:
-    """F_REF in Hz -> NR-ARFCN. Raises ValueError off the global raster (within 1 Hz)."""
-    if not math.isfinite(frequency_hz) or not 0 <= frequency_hz <= 100e9:
-        raise ValueError(f"centre frequency {frequency_hz!r} Hz is outside 0..100 GHz")
-    if frequency_hz < 3000e6:
-        n = round(frequency_hz / 5e3)
-    elif frequency_hz < _FR2_START_HZ:
-        n = 600000 + round((frequency_hz - 3000e6) / 15e3)
-    else:
-        n = 2016667 + round((frequency_hz - _FR2_START_HZ) / 60e3)
-    if abs(arfcn_to_hz(n) - frequency_hz) > 1.0:
-        raise ValueError(
-            f"centre frequency {frequency_hz / 1e6:.6f} MHz is not on the NR global raster "
-            f"(nearest NR-ARFCN {n} is {arfcn_to_hz(n) / 1e6:.6f} MHz)"
-        )
-    return n
 
 
 def _finite(value: float, what: str) -> float:
@@ -287,7 +258,7 @@ class GnbConsole:
         scs_khz = scs_hz / 1e3
         if not any(abs(scs_khz - allowed) < 1e-6 for allowed in limits.scs_khz):
             raise ValueError(f"SCS {scs_khz:g} kHz is not one of {limits.scs_khz} kHz")
-        n_rb(bandwidth_hz, scs_hz, fr2=center_frequency_hz >= _FR2_START_HZ)  # ValueError if not 3GPP
+        n_rb(bandwidth_hz, scs_hz, fr2=center_frequency_hz > FR1_MAX_HZ)  # ValueError if not 3GPP
         tdd_args: dict[str, str] | None = None
         if tdd_pattern is not None or special_slot is not None:
             if tdd_pattern is None or special_slot is None:

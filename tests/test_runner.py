@@ -1,0 +1,211 @@
+"""The runner's control flow with fake instruments: verdicts, journal, stop rules, safe state."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from fivegbench.bench import Instruments, load_bench
+from fivegbench.errors import InstrumentError
+from fivegbench.measure.base import Outcome
+from fivegbench.plan.expand import expand
+from fivegbench.plan.load import parse_plan
+from fivegbench.record import Value
+from fivegbench.runner import AbortNow, RunContext, StopControl, execute
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PLAN = """
+trial: runner test
+dut: {vendor: X, model: Y, rated_output_power: 46 dBm, bs_class: wide_area, category: A}
+cell: {band: n78, center_frequency: 3750 MHz, bandwidth: 100 MHz, scs: 30 kHz, tx_power: 30 dBm,
+       test_model: NR-FR1-TM1.1}
+steps:
+  - name: power
+    measure: rf.power
+    sweep: {tx_power: [30 dBm, 33 dBm, 36 dBm]}
+    limits: {channel_power: {min: 29 dBm, max: 40 dBm}}
+    on_error: ON_ERROR
+"""
+
+
+@dataclass
+class FakeStatus:
+    rf_on: bool
+
+
+@dataclass
+class FakeGnb:
+    calls: list[str] = field(default_factory=list)
+    rf: bool = False
+    refuses_rf_off: bool = False
+
+    def configure_cell(self, band, **kwargs):
+        self.calls.append(f"configure {band}")
+
+    def set_test_model(self, name):
+        self.calls.append(f"test model {name}")
+
+    def set_tx_power(self, dbm):
+        self.calls.append(f"tx {dbm:g}")
+
+    def rf_on(self):
+        self.rf = True
+        self.calls.append("rf on")
+
+    def rf_off(self):
+        self.calls.append("rf off")
+        if not self.refuses_rf_off:
+            self.rf = False
+
+    def cell_status(self):
+        return FakeStatus(self.rf)
+
+
+def make_context(tmp_path: Path, measure, on_error="stop", gnb: FakeGnb | None = None) -> RunContext:
+    loaded = parse_plan(PLAN.replace("ON_ERROR", on_error), file="p.yaml")
+    gnb = gnb or FakeGnb()
+
+    @contextmanager
+    def connector(bench, roles, iolog):
+        yield Instruments(gnb=gnb, identities={"gnb": "fake gNB"})
+
+    (tmp_path / "captures").mkdir()
+    bench = load_bench(ROOT / "instruments/benches/sim.yaml")
+    return RunContext(
+        loaded, expand(loaded), bench, tmp_path, measurements={"rf.power": measure}, connector=connector
+    )
+
+
+def journal(tmp_path: Path) -> list[dict]:
+    return [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
+
+
+def echo_power(ctx, step) -> Outcome:
+    return Outcome(values={"channel_power": Value(step.cell.tx_power, "dBm")})
+
+
+def test_all_pass_exit_0_and_gnb_configured_once(tmp_path):
+    gnb = FakeGnb()
+    record = execute(make_context(tmp_path, echo_power, gnb=gnb))
+    assert record.exit_code == 0 and record.counts == {"PASS": 3}
+    assert gnb.calls == [
+        "configure n78",
+        "test model NR-FR1-TM1.1",
+        "tx 30",
+        "rf on",
+        "tx 33",
+        "tx 36",
+        "rf off",
+    ]
+    assert [line["verdict"] for line in journal(tmp_path)] == ["PASS"] * 3
+    saved = json.loads((tmp_path / "record.json").read_text())
+    assert len(saved["measurements"]) == 3 and saved["safe_state"].startswith("confirmed")
+
+
+def test_fail_exit_1(tmp_path):
+    def low(ctx, step):
+        return Outcome(values={"channel_power": Value(20.0, "dBm")})
+
+    record = execute(make_context(tmp_path, low))
+    assert record.exit_code == 1 and record.counts == {"FAIL": 3}
+
+
+def test_invalid_measurement_is_inconclusive_not_pass(tmp_path):
+    def overloaded(ctx, step):
+        return Outcome(values={"channel_power": Value(step.cell.tx_power, "dBm")}, invalid="overload")
+
+    record = execute(make_context(tmp_path, overloaded))
+    assert record.counts == {"INCONCLUSIVE": 3} and record.exit_code == 1
+
+
+def test_error_stops_and_skips_the_rest(tmp_path):
+    def broken(ctx, step):
+        raise InstrumentError("analyzer", "TRAC:DATA? TRACE1", -230, "Data corrupt or stale")
+
+    record = execute(make_context(tmp_path, broken))
+    assert record.exit_code == 3 and record.status == "stopped on error"
+    assert record.counts == {"ERROR": 1, "SKIPPED": 2}
+    lines = journal(tmp_path)
+    assert len(lines) == 1 and "Data corrupt or stale" in lines[0]["error"]
+    saved = json.loads((tmp_path / "record.json").read_text())
+    assert [m["verdict"] for m in saved["measurements"]] == ["ERROR", "SKIPPED", "SKIPPED"]
+
+
+def test_error_with_continue_runs_the_rest(tmp_path):
+    def second_breaks(ctx, step):
+        if step.index == 2:
+            raise InstrumentError("analyzer", "INIT;*OPC?", None, "timeout")
+        return echo_power(ctx, step)
+
+    record = execute(make_context(tmp_path, second_breaks, on_error="continue"))
+    assert record.counts == {"PASS": 2, "ERROR": 1} and record.exit_code == 3
+
+
+def test_journal_line_is_on_disk_before_the_next_measurement(tmp_path):
+    seen = []
+
+    def check_journal(ctx, step):
+        path = tmp_path / "journal.jsonl"
+        seen.append(len(path.read_text().splitlines()) if path.exists() else 0)
+        return echo_power(ctx, step)
+
+    execute(make_context(tmp_path, check_journal))
+    assert seen == [0, 1, 2]
+
+
+def test_first_signal_stops_after_current_measurement(tmp_path):
+    ctx = make_context(tmp_path, echo_power)
+
+    def interrupted(mctx, step):
+        if step.index == 1:
+            ctx.stop.on_signal()
+        return echo_power(mctx, step)
+
+    ctx.measurements = {"rf.power": interrupted}
+    record = execute(ctx)
+    assert record.status == "aborted" and record.exit_code == 3
+    assert record.counts == {"PASS": 1, "ABORTED": 2}
+
+
+def test_second_signal_stops_now_and_still_turns_rf_off(tmp_path):
+    gnb = FakeGnb()
+    ctx = make_context(tmp_path, echo_power, gnb=gnb)
+
+    def interrupted_twice(mctx, step):
+        ctx.stop.on_signal()
+        ctx.stop.on_signal()  # raises AbortNow mid-measurement
+        raise AssertionError("not reached")
+
+    ctx.measurements = {"rf.power": interrupted_twice}
+    record = execute(ctx)
+    assert record.status == "aborted" and record.exit_code == 3
+    assert record.counts == {"ABORTED": 3}
+    assert gnb.calls[-1] == "rf off" and not gnb.rf
+
+
+def test_signals_during_safe_state_are_ignored():
+    stop = StopControl()
+    stop.shield()
+    stop.on_signal()
+    stop.on_signal()  # would raise AbortNow without the shield
+    assert stop.requested
+
+
+def test_unconfirmed_safe_state_exit_4(tmp_path):
+    record = execute(make_context(tmp_path, echo_power, gnb=FakeGnb(refuses_rf_off=True)))
+    assert record.exit_code == 4
+    assert "RF on" in record.safe_state
+
+
+def test_abort_now_is_not_an_exception():
+    # `except Exception` in a measurement must not swallow the second Ctrl-C
+    assert not issubclass(AbortNow, Exception)
+    with pytest.raises(AbortNow):
+        stop = StopControl()
+        stop.on_signal()
+        stop.on_signal()
