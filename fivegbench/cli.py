@@ -19,7 +19,8 @@ from typing import Any
 import click
 from rich.console import Console
 
-from fivegbench.bench import DEFAULT_BENCH, LoadedBench, check_plan_safety, load_bench
+from fivegbench import preflight
+from fivegbench.bench import DEFAULT_BENCH, LoadedBench, load_bench
 from fivegbench.display import RichDisplay
 from fivegbench.errors import FivegbenchError, PlanError
 from fivegbench.plan.expand import Step, expand
@@ -56,11 +57,7 @@ def _checked(plan_path: Path, bench_path: Path | None) -> tuple[LoadedPlan, list
     loaded = load_plan(plan_path)
     steps = expand(loaded)
     bench = load_bench(bench_path or DEFAULT_BENCH)
-
-    def where(step: Step, param: str, message: str) -> PlanError:
-        return loaded.error(step.sources.get(param, ""), message)
-
-    check_plan_safety(bench, steps, where)
+    preflight.check(loaded, steps, bench)
     return loaded, steps, bench
 
 

@@ -55,6 +55,9 @@ def test_demo_exits_1_and_reports(demo_run):
     ):
         assert (run_dir / name).is_file(), name
     assert (run_dir.parent / "index.sqlite").is_file()
+    report = (run_dir / "report.html").read_text()
+    assert report.count('class="FAIL">FAIL') == 1 and report.count('class="PASS">PASS') == 7
+    assert "[U]" in report and "2027-06-30" in report and "Rohde&amp;Schwarz,FSW-26" in report
 
 
 def test_demo_journal_verdicts(demo_run):

@@ -77,6 +77,8 @@ def _base_sources(i: int, spec: StepSpec, cell: Cell) -> dict[str, str]:
         sources["test_model"] = "cell.test_model"
     for name in spec.params:
         sources[name] = path_str(("steps", i, name))
+    if spec.limits is not None:
+        sources["limits"] = path_str(("steps", i, "limits"))
     return sources
 
 

@@ -35,27 +35,45 @@ def _limit_text(limit: dict[str, Any]) -> str:
     return text
 
 
+def _margin(limit: dict[str, Any], value: float) -> float:
+    low, high = limit.get("low"), limit.get("high")
+    margins = [value - low] if low is not None else []
+    if high is not None:
+        margins.append(high - value)
+    return min(margins)
+
+
+def _alternatives(requirement: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each limit of a requirement with the value it applies to and its margin."""
+    shown = []
+    for limit in requirement["alternatives"]:
+        value = values.get(limit["value"])
+        shown.append(
+            {
+                "name": limit["value"],
+                "value": f"{value['value']:.2f} {value['unit']}" if value else "missing",
+                "limit": _limit_text(limit),
+                "margin": _margin(limit, value["value"]) if value else None,
+            }
+        )
+    return shown
+
+
 def _rows(measurements: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """One row per check of each measurement (a measurement without checks gets one row)."""
+    """One row per requirement of each measurement (one row for a measurement without limits)."""
     for m in measurements:
         point = ", ".join(f"{k} {v}" for k, v in m["point"].items())
-        for check in m["checks"] or [None]:
-            row: dict[str, Any] = {
-                "m": m,
-                "point": point,
-                "requirement": "",
-                "value": "",
-                "limit": "",
-                "margin": None,
-            }
-            if check is not None:
-                decided = check.get("decided_by") or {}
-                value = m["values"].get(decided.get("value", ""))
+        checks = {check["requirement"]: check for check in m["checks"]}
+        requirements = m["limits"] or [None]
+        for n, requirement in enumerate(requirements):
+            row: dict[str, Any] = {"m": m, "point": point, "first": n == 0, "span": len(requirements)}
+            if requirement is not None:
+                check = checks.get(requirement["name"], {})
+                passed = check.get("passed")
                 row.update(
-                    requirement=check.get("requirement", ""),
-                    value=f"{value['value']:.2f} {value['unit']}" if value else "",
-                    limit=_limit_text(decided) if decided else "",
-                    margin=check.get("margin"),
+                    requirement=requirement["name"],
+                    alternatives=_alternatives(requirement, m["values"]),
+                    result="pass" if passed else "n/a" if passed is None else "fail",
                 )
             yield row
 

@@ -1,0 +1,52 @@
+"""Checks of a plan against its bench and its limits, before any instrument is touched.
+
+Everything that would otherwise fail half-way through a run is refused here, as one
+``file:line:col: key: message`` PlanError: unsafe powers, limits that cannot be built (a preset
+that needs a DUT declaration the plan lacks), explicit limits on values the measurement does not
+report or in the wrong unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fivegbench.bench import LoadedBench, check_plan_safety
+from fivegbench.errors import PlanError
+from fivegbench.measure.rf import VALUES
+from fivegbench.plan.expand import Step
+from fivegbench.plan.load import LoadedPlan
+from fivegbench.presets import requirements_for
+
+
+def check(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench) -> None:
+    """Raise PlanError at the plan line of the first problem; return quietly when runnable."""
+
+    def error(step: Step, param: str, message: str) -> PlanError:
+        return loaded.error(step.sources.get(param, f"steps[{step.plan_step}]"), message)
+
+    check_plan_safety(bench, list(steps), error)
+    checked: set[int] = set()
+    for step in steps:
+        if isinstance(step.limits, dict) and step.plan_step not in checked:
+            checked.add(step.plan_step)
+            _check_explicit(loaded, step)
+        try:
+            requirements_for(step, loaded.plan.dut)
+        except ValueError as exc:
+            raise error(step, "limits", str(exc)) from None
+
+
+def _check_explicit(loaded: LoadedPlan, step: Step) -> None:
+    known = VALUES[step.kind]
+    assert isinstance(step.limits, dict)
+    for name, limit in step.limits.items():
+        where = f"steps[{step.plan_step}].limits.{name}"
+        if name not in known:
+            raise loaded.error(
+                where, f"{step.kind} reports no value '{name}' (it reports: {', '.join(known)})"
+            )
+        for bound in (limit.min, limit.max):
+            if bound is not None and bound.unit != known[name]:
+                raise loaded.error(
+                    where, f"'{bound.text}' is in {bound.unit}, but {name} is measured in {known[name]}"
+                )

@@ -1,0 +1,64 @@
+"""Plan-vs-bench and plan-vs-limits checks: refused before anything is touched, at the right line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fivegbench import preflight
+from fivegbench.bench import load_bench
+from fivegbench.errors import PlanError
+from fivegbench.plan.expand import expand
+from fivegbench.plan.load import parse_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BASE = """\
+trial: preflight
+dut: {vendor: X, model: Y, rated_output_power: RATED, bs_class: wide_area}
+cell: {band: n78, center_frequency: 3750 MHz, bandwidth: 100 MHz, scs: 30 kHz, tx_power: 40 dBm}
+steps:
+  - name: s
+    measure: KIND
+    sweep: {tx_power: [40 dBm, POWER]}
+    limits: LIMITS
+"""
+
+
+def plan(kind="rf.power", power="43 dBm", limits="3gpp", rated="46 dBm") -> str:
+    return (
+        BASE.replace("KIND", kind).replace("POWER", power).replace("LIMITS", limits).replace("RATED", rated)
+    )
+
+
+CASES = [
+    ("tx power above the gNB's limit", plan(power="48 dBm"), 7, "max_tx_power"),
+    ("configured power above rated", plan(rated="42 dBm"), 8, "rated"),
+    ("limit on a value the kind lacks", plan(limits="{evm: {max: 3 dB}}"), 8, "reports no value 'evm'"),
+    ("limit in the wrong unit", plan(limits="{channel_power: {min: 30 dB}}"), 8, "measured in dBm"),
+    (
+        "relative ACLR limit given in dBm",
+        plan(kind="rf.aclr", limits="{aclr_lower1: {min: 45 dBm}}"),
+        8,
+        "measured in dB",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "line", "words"), CASES, ids=[c[0] for c in CASES])
+def test_refused_at_the_line(name, text, line, words):
+    loaded = parse_plan(text, file="p.yaml")
+    bench = load_bench(ROOT / "instruments/benches/sim.yaml")
+    with pytest.raises(PlanError) as info:
+        preflight.check(loaded, expand(loaded), bench)
+    message = str(info.value)
+    assert message.startswith(f"p.yaml:{line}:"), message
+    assert words in message and "\n" not in message
+
+
+def test_good_plans_pass():
+    bench = load_bench(ROOT / "instruments/benches/sim.yaml")
+    for text in (plan(), plan(kind="rf.aclr"), plan(limits="{channel_power: {min: 30 dBm, max: 50 dBm}}")):
+        loaded = parse_plan(text, file="p.yaml")
+        preflight.check(loaded, expand(loaded), bench)
