@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from fivegbench import units
 from fivegbench.drivers.analyzer.rs_fsw import RsFsw
+from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.drivers.gnb.console import GnbConsole
 from fivegbench.drivers.gnb.profile import load_profile
 from fivegbench.errors import BenchError, FivegbenchError, PlanError
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BENCH = Path("instruments/benches/sim.yaml")
 
 # driver name -> the role it can fill
-DRIVERS = {"rs_fsw": "analyzer", "gnb_console": "gnb"}
+DRIVERS = {"rs_fsw": "analyzer", "gnb_console": "gnb", "scpi_attenuator": "attenuator"}
 
 
 def _quantity(kind: str) -> Callable[[Any], float]:
@@ -54,12 +55,14 @@ class _Model(BaseModel):
 class InstrumentLimits(_Model):
     max_tx_power: float | None = None
     max_input_power: float | None = None
+    max_attenuation: float | None = None
 
     _power = field_validator("max_tx_power", "max_input_power", mode="before")(_quantity("power"))
+    _ratio = field_validator("max_attenuation", mode="before")(_quantity("ratio"))
 
 
 class InstrumentConfig(_Model):
-    driver: Literal["rs_fsw", "gnb_console"]
+    driver: Literal["rs_fsw", "gnb_console", "scpi_attenuator"]
     resource: str
     model: str | None = None
     serial: str | None = None
@@ -156,30 +159,44 @@ class Instruments:
 
     analyzer: RsFsw | None = None
     gnb: GnbConsole | None = None
+    attenuator: ScpiAttenuator | None = None
     identities: dict[str, str] = field(default_factory=dict)
 
 
 @contextmanager
 def connect(loaded: LoadedBench, roles: set[str], iolog: IoLog) -> Iterator[Instruments]:
-    """Open the drivers for ``roles``, record their identities, and close them on exit."""
+    """Open the drivers for ``roles`` (and the attenuator, which is part of the bench's safe
+    state), record their identities, and close them on exit."""
     bench = loaded.bench
     missing = sorted(roles - set(bench.instruments))
     if missing:
         raise BenchError(f"{loaded.file}: the plan needs role(s) {', '.join(missing)}, which the bench lacks")
+    roles = roles | ({"attenuator"} & set(bench.instruments))
     instruments = Instruments()
     with ExitStack() as stack:
-        if "analyzer" in roles:
-            config = bench.instruments["analyzer"]
-            rm = pyvisa.ResourceManager("@py")
-            stack.callback(rm.close)
+        visa_rm: pyvisa.ResourceManager | None = None
+
+        def visa(role: str) -> VisaTransport:
+            nonlocal visa_rm
+            if visa_rm is None:  # one ResourceManager per run: closing one closes all sessions
+                visa_rm = pyvisa.ResourceManager("@py")
+                stack.callback(visa_rm.close)
+            config = bench.instruments[role]
             transport = VisaTransport(
-                config.resource, "analyzer", rm, iolog, timeout_s=config.option_seconds("timeout", 10.0)
+                config.resource, role, visa_rm, iolog, timeout_s=config.option_seconds("timeout", 10.0)
             )
             transport.open()
             stack.callback(transport.close)
-            instruments.analyzer = RsFsw(transport)
+            return transport
+
+        if "analyzer" in roles:
+            instruments.analyzer = RsFsw(visa("analyzer"))
             instruments.identities["analyzer"] = instruments.analyzer.idn()
             instruments.analyzer.prepare()
+        if "attenuator" in roles:
+            limit = bench.instruments["attenuator"].limits.max_attenuation
+            instruments.attenuator = ScpiAttenuator(visa("attenuator"), max_db=limit or 95.0)
+            instruments.identities["attenuator"] = instruments.attenuator.idn()
         if "gnb" in roles:
             config = bench.instruments["gnb"]
             assert config.profile is not None  # checked by the model
@@ -201,17 +218,35 @@ def connect(loaded: LoadedBench, roles: set[str], iolog: IoLog) -> Iterator[Inst
         yield instruments
 
 
-def apply_safe_state(instruments: Instruments) -> str | None:
-    """gNB RF off, read back. Returns None when confirmed, else why it could not be confirmed."""
-    if instruments.gnb is None:
-        return None
-    try:
-        instruments.gnb.rf_off()
-        if instruments.gnb.cell_status().rf_on:
-            return "gNB still reports RF on after 'rf off'"
-    except (FivegbenchError, OSError, TimeoutError) as exc:
-        return f"could not turn gNB RF off: {exc}"
-    return None
+@dataclass(frozen=True)
+class SafeState:
+    """Whether the bench was confirmed safe at the end of a run, and what was done."""
+
+    confirmed: bool
+    detail: str
+
+
+def apply_safe_state(instruments: Instruments) -> SafeState:
+    """gNB RF off (read back), then attenuators to maximum (read back). Each step is attempted
+    even if an earlier one fails."""
+    done, problems = [], []
+    if instruments.gnb is not None:
+        try:
+            instruments.gnb.rf_off()
+            if instruments.gnb.cell_status().rf_on:
+                problems.append("gNB still reports RF on after 'rf off'")
+            else:
+                done.append("gNB RF off (read back)")
+        except (FivegbenchError, OSError, TimeoutError) as exc:
+            problems.append(f"could not turn gNB RF off: {exc}")
+    if instruments.attenuator is not None:
+        try:
+            done.append(f"attenuator at maximum {instruments.attenuator.to_maximum():g} dB (read back)")
+        except (FivegbenchError, OSError, TimeoutError) as exc:
+            problems.append(f"could not set the attenuator to maximum: {exc}")
+    if problems:
+        return SafeState(False, "NOT CONFIRMED: " + "; ".join(problems))
+    return SafeState(True, "confirmed: " + ("; ".join(done) or "nothing to make safe"))
 
 
 def check_plan_safety(loaded_bench: LoadedBench, steps: list[Any], where: Any) -> None:
@@ -248,6 +283,7 @@ __all__ = [
     "Instruments",
     "LoadedBench",
     "PlanError",
+    "SafeState",
     "apply_safe_state",
     "check_plan_safety",
     "connect",

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fivegbench import __version__
-from fivegbench.bench import Instruments, LoadedBench, apply_safe_state, connect
+from fivegbench.bench import Instruments, LoadedBench, SafeState, apply_safe_state, connect
 from fivegbench.errors import FivegbenchError
 from fivegbench.measure.base import MeasureContext, Measurement, Outcome
 from fivegbench.measure.cell import GnbSetup
@@ -148,9 +148,9 @@ def unfinished(steps: Sequence[Any], done: int, status: str) -> Iterator[Measure
         yield _record(step, verdict, utc_now(), error="not run: " + status)
 
 
-def exit_code(verdicts: Counter[str], status: str, safe_state: str | None) -> int:
+def exit_code(verdicts: Counter[str], status: str, safe_state: SafeState) -> int:
     """DESIGN.md §5: 0 pass, 1 fail/inconclusive, 3 error/aborted, 4 safe state unconfirmed."""
-    if safe_state is not None:
+    if not safe_state.confirmed:
         return 4
     if status != "completed" or verdicts["ERROR"] or verdicts["ABORTED"]:
         return 3
@@ -211,9 +211,10 @@ def _run_steps(
     journal: Journal,
     tally: Tally,
     identities: dict[str, str],
-) -> tuple[str, str | None]:
-    """Connect, run the loop, apply the safe state. Returns (status, safe-state problem)."""
-    safe_state: str | None = None
+) -> tuple[str, SafeState]:
+    """Connect, run the loop, apply the safe state. Returns (status, safe state)."""
+    # Until connected, nothing was turned on by this run.
+    safe_state = SafeState(True, "not applied: the run never reached the instruments")
     try:
         with ctx.connector(ctx.bench, roles, iolog) as instruments:
             identities.update(instruments.identities)
@@ -224,8 +225,8 @@ def _run_steps(
             finally:
                 ctx.stop.shield()
                 safe_state = apply_safe_state(instruments)
-                if safe_state:
-                    log.error("safe state not confirmed: %s", safe_state)
+                if not safe_state.confirmed:
+                    log.error("safe state %s", safe_state.detail)
     except AbortNow:
         status = "aborted"
     except FivegbenchError as exc:
@@ -254,7 +255,7 @@ def _run_record(
     ctx: RunContext,
     started: str,
     status: str,
-    safe_state: str | None,
+    safe_state: SafeState,
     counts: Counter[str],
     identities: dict[str, str],
 ) -> RunRecord:
@@ -290,6 +291,6 @@ def _run_record(
         cell=plan.cell.model_dump(mode="json"),
         instruments=instruments,
         rf_path=bench.rf_path.model_dump(mode="json"),
-        safe_state=safe_state or "confirmed: gNB RF off (read back)",
+        safe_state=safe_state.detail,
         counts=dict(counts),
     )

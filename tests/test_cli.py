@@ -60,11 +60,13 @@ def test_sim_serve_lines_are_reachable(tmp_path):
     try:
         lines: list[str] = []
         deadline = time.monotonic() + 20
-        while len(lines) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        while len(lines) < 3 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
             lines = log.read_text().splitlines()
-        assert lines[0].split()[0] == "analyzer" and lines[1].split()[0] == "gnb", lines
-        analyzer, console = lines[0].split()[1], lines[1].split()[1]
+        assert lines[0].split()[0] == "analyzer", lines  # analyzer first
+        resources = dict(line.split() for line in lines)
+        assert set(resources) == {"analyzer", "attenuator", "gnb"}
+        analyzer, console = resources["analyzer"], resources["gnb"]
         rm = pyvisa.ResourceManager("@py")
         try:
             inst = rm.open_resource(analyzer, read_termination="\n", write_termination="\n")

@@ -112,6 +112,7 @@ def test_demo_io_log_has_both_instruments(demo_run):
     assert "  analyzer  >  TRAC:DATA? TRACE1" in text
     assert "<block 40004 bytes>" in text or "<block" in text
     assert "  gnb  >  rf off" in text
+    assert text.rstrip().endswith("attenuator  <  9.5E+01")  # safe state: attenuator to maximum, read back
     assert "  gnb  >  set tx-power 46.0" in text
 
 

@@ -202,6 +202,25 @@ def test_unconfirmed_safe_state_exit_4(tmp_path):
     assert "RF on" in record.safe_state
 
 
+class FailingAttenuator:
+    def to_maximum(self) -> float:
+        raise InstrumentError("attenuator", "ATT", None, "read back 30 dB, set 95 dB")
+
+
+def test_attenuator_not_at_maximum_exit_4_but_rf_still_off(tmp_path):
+    gnb = FakeGnb()
+    ctx = make_context(tmp_path, echo_power, gnb=gnb)
+
+    @contextmanager
+    def connector(bench, roles, iolog):
+        yield Instruments(gnb=gnb, attenuator=FailingAttenuator())
+
+    ctx.connector = connector
+    record = execute(ctx)
+    assert record.exit_code == 4 and "attenuator" in record.safe_state
+    assert gnb.calls[-1] == "rf off" and not gnb.rf
+
+
 def test_abort_now_is_not_an_exception():
     # `except Exception` in a measurement must not swallow the second Ctrl-C
     assert not issubclass(AbortNow, Exception)

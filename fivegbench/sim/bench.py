@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from fivegbench.bench import LoadedBench
 from fivegbench.sim.analyzer import SimFsw
+from fivegbench.sim.attenuator import SimAttenuator
 from fivegbench.sim.gnb import SimGnbConsole
 from fivegbench.sim.scpi import ScpiServer
 from fivegbench.sim.world import World
@@ -33,8 +34,14 @@ def simulated_bench(loaded: LoadedBench, console: str = "socket") -> Iterator[Ru
     resources: dict[str, str] = {}
     with ExitStack() as stack:
         for role, config in sorted(loaded.bench.instruments.items(), key=lambda kv: kv[0] != "analyzer"):
-            if config.driver == "rs_fsw":
-                server = ScpiServer(SimFsw(world, serial=config.serial or "100000"))
+            if config.driver in ("rs_fsw", "scpi_attenuator"):
+                serial = config.serial or "100000"
+                engine = (
+                    SimFsw(world, serial=serial)
+                    if config.driver == "rs_fsw"
+                    else SimAttenuator(world, serial)
+                )
+                server = ScpiServer(engine)
                 server.start()
                 stack.callback(server.stop)
                 resources[role] = server.resource

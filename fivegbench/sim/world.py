@@ -45,5 +45,7 @@ class World:
     gnb: GnbState = field(default_factory=GnbState)
     pa: PowerAmplifier = field(default_factory=PowerAmplifier)
     path_loss_db: float = 40.0
+    attenuation_db: float = 0.0
+    """Setting of the programmable attenuator in the UE/traffic path; the radio-link model reads it."""
     seed: int = 20261127
     lock: threading.RLock = field(default_factory=threading.RLock)

@@ -40,6 +40,7 @@ def test_base_plan(base_plan: str, write) -> None:
         "center_frequency": "cell.center_frequency",
         "test_model": "cell.test_model",
         "span": "steps[0].span",
+        "limits": "steps[0].limits",
     }
     assert steps[3].sources["tx_power"] == "steps[0].sweep.tx_power[3]"
     assert [s.cell.tx_power for s in steps[:4]] == [37.0, 40.0, 43.0, 46.0]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from fivegbench.drivers.scpi_errors import drain_errors
 from fivegbench.drivers.settings import Setting, as_bool, in_range, int_in_range, one_of, scpi_bool
 from fivegbench.errors import InstrumentError
 from fivegbench.transport.base import MessageTransport
@@ -22,8 +22,6 @@ log = logging.getLogger(__name__)
 
 # The FSW's swept RBW filters are Gaussian: ENBW = RBW * sqrt(pi / (4 ln 2)) ~= 1.0645 * RBW.
 GAUSSIAN_ENBW_FACTOR = math.sqrt(math.pi / (4 * math.log(2)))
-
-_ERROR = re.compile(r'^\s*([+-]?\d+)\s*,\s*"(.*)"\s*$')
 
 
 @dataclass(frozen=True)
@@ -105,20 +103,7 @@ class RsFsw:
 
     def check_errors(self, context: str) -> None:
         """Drain the error queue; raise InstrumentError for the first error found."""
-        errors: list[tuple[int, str]] = []
-        for _ in range(32):  # an instrument queue holds a handful; never loop forever
-            reply = self.transport.query("SYST:ERR?")
-            match = _ERROR.match(reply)
-            if match is None:
-                raise InstrumentError(self.role, "SYST:ERR?", None, f"unparseable error reply {reply!r}")
-            code = int(match.group(1))
-            if code == 0:
-                break
-            errors.append((code, match.group(2)))
-        if errors:
-            code, text = errors[0]
-            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-            raise InstrumentError(self.role, context, code, text + more)
+        drain_errors(self.transport, self.role, context)
 
     def single_sweep(self, expected_time_s: float) -> None:
         """Start one sweep and wait for it to complete (``INIT;*OPC?``)."""

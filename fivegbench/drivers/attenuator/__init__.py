@@ -1,0 +1,1 @@
+"""Programmable step attenuators (the UE/traffic path of the bench)."""
