@@ -1,7 +1,7 @@
 """Run expanded steps on a bench: configure -> measure -> reduce -> judge -> journal -> display.
 
 The bench's safe state is applied in a ``finally`` on every exit path. Stopping is cooperative:
-``StopControl.request()`` (first SIGINT/SIGTERM) stops after the current measurement; a second
+``StopControl.on_signal()`` (first SIGINT/SIGTERM) stops after the current measurement; a second
 signal raises :class:`AbortNow` (a BaseException, like KeyboardInterrupt) to stop at once.
 """
 
@@ -12,6 +12,7 @@ import logging
 import platform
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,6 +23,8 @@ from fivegbench.errors import FivegbenchError
 from fivegbench.measure.base import MeasureContext, Measurement, Outcome
 from fivegbench.measure.cell import GnbSetup
 from fivegbench.measure.rf import MEASUREMENTS
+from fivegbench.plan.expand import Step
+from fivegbench.plan.load import LoadedPlan
 from fivegbench.presets import requirements_for
 from fivegbench.record import MeasurementRecord, RunRecord
 from fivegbench.report.html import render
@@ -45,14 +48,32 @@ class StopControl:
 
     requested: bool = False
     signals: int = 0
+    _critical: bool = False
+    _pending: bool = False
 
     def on_signal(self) -> None:
-        """First signal: stop after this measurement. Second: stop now. Later: ignored, so a
-        third Ctrl-C cannot interrupt the safe state."""
+        """First signal: stop after this measurement. Second: stop now (deferred to the end of a
+        critical section such as a journal write). Later: ignored, so a third Ctrl-C cannot
+        interrupt the safe state."""
         self.signals += 1
         if self.signals == 1:
             self.requested = True
         elif self.signals == 2:
+            if self._critical:
+                self._pending = True
+            else:
+                raise AbortNow()
+
+    @contextmanager
+    def critical(self) -> Iterator[None]:
+        """A section a second signal must not cut in half (it takes effect right after)."""
+        self._critical = True
+        try:
+            yield
+        finally:
+            self._critical = False
+        if self._pending:
+            self._pending = False
             raise AbortNow()
 
     def shield(self) -> None:
@@ -86,8 +107,8 @@ class NoDisplay:
 class RunContext:
     """Everything one run needs, gathered by the CLI."""
 
-    loaded_plan: Any
-    steps: Sequence[Any]
+    loaded_plan: LoadedPlan
+    steps: Sequence[Step]
     bench: LoadedBench
     run_dir: Path
     stop: StopControl = field(default_factory=StopControl)
@@ -96,7 +117,7 @@ class RunContext:
     connector: Callable[..., Any] = connect
 
 
-def _record(step: Any, verdict: Verdict, time: str, **extra: Any) -> MeasurementRecord:
+def _record(step: Step, verdict: Verdict, time: str, **extra: Any) -> MeasurementRecord:
     return MeasurementRecord(
         step=step.name,
         index=step.index,
@@ -112,7 +133,7 @@ def _record(step: Any, verdict: Verdict, time: str, **extra: Any) -> Measurement
 
 
 def _measure_one(
-    ctx: RunContext, mctx: MeasureContext, setup: GnbSetup | None, step: Any
+    ctx: RunContext, mctx: MeasureContext, setup: GnbSetup | None, step: Step
 ) -> MeasurementRecord:
     try:
         if setup is not None:
@@ -141,7 +162,7 @@ def _measure_one(
     )
 
 
-def unfinished(steps: Sequence[Any], done: int, status: str) -> Iterator[MeasurementRecord]:
+def unfinished(steps: Sequence[Step], done: int, status: str) -> Iterator[MeasurementRecord]:
     """Records for the steps that never ran: ABORTED after an interrupt, SKIPPED otherwise."""
     verdict = Verdict.ABORTED if status == "aborted" else Verdict.SKIPPED
     for step in steps[done:]:
@@ -232,6 +253,8 @@ def _run_steps(
     except FivegbenchError as exc:
         log.error("%s", exc)
         status = f"error: {exc}"
+    finally:
+        ctx.stop.shield()  # the record and report are written next, whatever arrives now
     return status, safe_state
 
 
@@ -243,8 +266,9 @@ def _loop(ctx: RunContext, instruments: Instruments, journal: Journal, tally: Ta
             return "aborted"
         ctx.display.step_started(step)
         record = _measure_one(ctx, mctx, setup, step)
-        journal.append(record)
-        tally.add(record)
+        with ctx.stop.critical():
+            journal.append(record)
+            tally.add(record)
         ctx.display.step_finished(step, record)
         if record.verdict == Verdict.ERROR.value and step.on_error == "stop":
             return "stopped on error"

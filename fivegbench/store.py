@@ -63,10 +63,6 @@ def write_atomic(path: Path, text: str | Iterable[str]) -> None:
         raise
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    write_atomic(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
-
-
 def measurements(run_dir: Path, unfinished: Iterable[MeasurementRecord]) -> Iterator[dict[str, Any]]:
     """Every measurement of a run, streamed: the journal's lines, then the steps never run."""
     with open(run_dir / "journal.jsonl", encoding="utf-8") as journal:

@@ -86,6 +86,6 @@ def format_value(value: float, unit: str) -> str:
     if unit == "Hz":
         for scale, prefix in ((1e9, "GHz"), (1e6, "MHz"), (1e3, "kHz")):
             if abs(value) >= scale:
-                return f"{value / scale:g} {prefix}"
-        return f"{value:g} Hz"
-    return f"{value:g} {unit}"
+                return f"{value / scale:.10g} {prefix}"
+        return f"{value:.10g} Hz"
+    return f"{value:.10g} {unit}"

@@ -228,3 +228,12 @@ def test_abort_now_is_not_an_exception():
         stop = StopControl()
         stop.on_signal()
         stop.on_signal()
+
+
+def test_second_signal_during_a_journal_write_waits_for_the_line(tmp_path):
+    ctx = make_context(tmp_path, echo_power)
+    with pytest.raises(AbortNow), ctx.stop.critical():
+        ctx.stop.on_signal()
+        ctx.stop.on_signal()  # deferred: the section finishes first
+        finished = True
+    assert finished

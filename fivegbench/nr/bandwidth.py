@@ -63,8 +63,3 @@ def n_rb(bandwidth_hz: float, scs_hz: float, fr2: bool = False) -> int:
 def config_bandwidth_hz(bandwidth_hz: float, scs_hz: float, fr2: bool = False) -> float:
     """BW_Config = N_RB x 12 x SCS in Hz: the channel power / ACLR measurement bandwidth."""
     return n_rb(bandwidth_hz, scs_hz, fr2) * 12 * scs_hz
-
-
-def channel_bandwidths_mhz(fr2: bool = False) -> list[int]:
-    """The channel bandwidths the table defines, in MHz."""
-    return sorted(_FR2 if fr2 else _FR1)

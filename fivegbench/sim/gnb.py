@@ -318,10 +318,6 @@ class SimGnbConsole:
         with self._alarms_lock:
             self._alarms.append(_Alarm(severity, name, text))
 
-    def clear_alarms(self) -> None:
-        with self._alarms_lock:
-            self._alarms.clear()
-
     # -- threads -----------------------------------------------------------------------------
     def _select(self, read: list[Any], write: list[Any]) -> tuple[list[Any], list[Any]]:
         """select() that also returns (with nothing ready) when the console is being stopped."""

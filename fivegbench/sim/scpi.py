@@ -260,14 +260,6 @@ def parse_enum(text: str, choices: Sequence[str]) -> str:
     raise ScpiError(-224, f"Illegal parameter value;{text}")
 
 
-def parse_string(text: str) -> str:
-    """Parse string program data (``"abc"`` or ``'abc'``, doubled quotes inside). Else -104."""
-    if len(text) >= 2 and text[0] in "\"'" and text[-1] == text[0]:
-        quote = text[0]
-        return text[1:-1].replace(quote * 2, quote)
-    raise ScpiError(-104, f"Data type error;{text} is not a string")
-
-
 def parse_block(text: str) -> bytes:
     """Decode a definite-length block parameter ``#<n><len><payload>`` (as received, latin-1).
 
