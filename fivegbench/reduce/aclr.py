@@ -99,6 +99,7 @@ def aclr(
     center_hz: float,
     channel_bandwidth_hz: float,
     config_bandwidth_hz: float,
+    covered_only: bool = False,
 ) -> AclrResult:
     """NR ACLR for the 1st and 2nd adjacent channels on both sides (TS 38.104 §6.6.3.2).
 
@@ -122,6 +123,9 @@ def aclr(
         Transmission bandwidth configuration BW_Config in Hz (e.g. 98.28e6 for 100 MHz at 30 kHz
         SCS, see :func:`fivegbench.nr.bandwidth.config_bandwidth_hz`); the width of the square
         measurement filter on the carrier and on every adjacent channel.
+    covered_only : bool
+        Leave out the adjacent channels the span does not fully cover (an I/Q capture whose
+        sample rate is too low for the 2nd adjacent channels) instead of raising.
 
     Returns
     -------
@@ -149,6 +153,9 @@ def aclr(
     adjacent = []
     for name, k in ADJACENT_CHANNELS:
         offset = k * channel_bandwidth_hz
+        lo, hi = center_hz + offset - config_bandwidth_hz / 2, center_hz + offset + config_bandwidth_hz / 2
+        if covered_only and (lo < f[0] - 1e-6 * df or hi > f[-1] + 1e-6 * df):
+            continue  # the same coverage rule _integrate_mw enforces
         p_adj = _to_dbm(
             _integrate_mw(
                 f, p_mw, df, enbw_hz, center_hz + offset, config_bandwidth_hz, f"{name} adjacent channel"

@@ -186,3 +186,14 @@ def test_bad_bandwidths_rejected(bw_ch: float, bw_cfg: float) -> None:
     f = grid(FC, 100e6, 50e3)
     with pytest.raises(ValueError, match="bandwidth"):
         aclr(f, np.zeros(f.size), 100e3, ENBW_FACTOR, FC, bw_ch, bw_cfg)
+
+
+def test_covered_only_leaves_out_channels_beyond_the_span():
+    # 10 MHz carrier (15 kHz SCS, BW_Config 9.36 MHz) seen over +/-16 MHz: only the 1st adjacent fit
+    freqs = np.arange(-16e6, 16e6 + 1, 10e3)
+    trace = np.full(freqs.shape, -60.0)
+    result = aclr(freqs, trace, 10e3, 1.0, 0.0, 10e6, 9.36e6, covered_only=True)
+    assert [c.name for c in result.adjacent] == ["lower1", "upper1"]
+    assert result.adjacent[0].aclr_db == pytest.approx(0.0, abs=1e-9)  # flat spectrum
+    with pytest.raises(ValueError, match="lower2"):
+        aclr(freqs, trace, 10e3, 1.0, 0.0, 10e6, 9.36e6)
