@@ -10,8 +10,9 @@ import pytest
 
 from fivegbench.captures import CaptureError, read_capture, write_capture
 
-SLOT = (
-    Path(__file__).resolve().parents[2] / "shared/data/srsran-nr-slot/ue_dl_nr_pci500_rb52_rnti0x100_s15.36e6"
+SLOT_META = (
+    Path(__file__).resolve().parents[2]
+    / "shared/data/srsran-nr-slot/ue_dl_nr_pci500_rb52_rnti0x100_s15.36e6.sigmf-meta"
 )
 
 
