@@ -12,7 +12,8 @@ Every number carries its clause and a status tag from the research notes
   every limit built from such a number carries ``tolerance_unverified=True``.
 
 UNVERIFIED here, to check against TS 38.141-1 Table 4.1.2.2-1 before release: all test tolerances
-(output power 0.7 / 1.0 / 1.2 dB, ACLR 0.8 dB).
+(output power 0.7 / 1.0 / 1.2 dB, ACLR 0.8 dB, frequency error 12 Hz) except the EVM one, and the
+1024QAM EVM limit (2.5 %).
 
 Test requirement = minimum requirement relaxed by the test tolerance (TS 38.141-1 shared-risk
 principle): ±2.0 dB output power becomes ±(2.0 + TT) dB; 45 dB ACLR becomes 45 - 0.8 = 44.2 dB;
@@ -21,6 +22,7 @@ principle): ±2.0 dB output power becomes ±(2.0 + TT) dB; 45 dB ACLR becomes 45
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -36,7 +38,20 @@ __all__ = [
     "ACLR_SHARED_SPECTRUM_BANDS",
     "ACLR_TEST_TOLERANCE",
     "BS_CLASSES",
+    "EVM_16QAM",
+    "EVM_64QAM",
+    "EVM_256QAM",
+    "EVM_1024QAM",
+    "EVM_QPSK",
+    "EVM_TEST_TOLERANCE",
     "FR1_MAX_HZ",
+    "FREQUENCY_ERROR_LOCAL_AREA",
+    "FREQUENCY_ERROR_MEDIUM_RANGE",
+    "FREQUENCY_ERROR_TEST_TOLERANCE",
+    "FREQUENCY_ERROR_WIDE_AREA",
+    "MODULATIONS",
+    "OCCUPIED_BANDWIDTH_FRACTION",
+    "OCCUPIED_BANDWIDTH_MAX",
     "OUTPUT_POWER_ACCURACY_EXTREME",
     "OUTPUT_POWER_ACCURACY_NORMAL",
     "OUTPUT_POWER_TT_3_TO_4G2",
@@ -47,7 +62,14 @@ __all__ = [
     "aclr_absolute_limit",
     "aclr_relative_limit",
     "aclr_test_tolerance",
+    "evm_limit",
+    "evm_test_tolerance",
+    "frequency_error_limit",
+    "frequency_error_limit_hz",
+    "frequency_error_test_tolerance",
     "normalize_band",
+    "normalize_modulation",
+    "occupied_bandwidth_limit_hz",
     "output_power_accuracy",
     "output_power_test_tolerance",
 ]
@@ -218,6 +240,85 @@ ACLR_TEST_TOLERANCE = SpecNumber(
 )
 
 
+# --- frequency error (TS 38.104 §6.5.1) ------------------------------------------------------------
+
+_FERR_SRC = (
+    f"observed over 1 ms [V text]; ppm values [V2]: same as UTRA/E-UTRA (itecspec TS 25.141 6.3) ({_REF})"
+)
+
+FREQUENCY_ERROR_WIDE_AREA = SpecNumber(
+    "frequency_error_wide_area", 0.05, "ppm", "TS 38.104 §6.5.1", "V2", f"Wide Area BS ±0.05 ppm; {_FERR_SRC}"
+)
+FREQUENCY_ERROR_MEDIUM_RANGE = SpecNumber(
+    "frequency_error_medium_range",
+    0.1,
+    "ppm",
+    "TS 38.104 §6.5.1",
+    "V2",
+    f"Medium Range BS ±0.1 ppm; {_FERR_SRC}",
+)
+FREQUENCY_ERROR_LOCAL_AREA = SpecNumber(
+    "frequency_error_local_area", 0.1, "ppm", "TS 38.104 §6.5.1", "V2", f"Local Area BS ±0.1 ppm; {_FERR_SRC}"
+)
+FREQUENCY_ERROR_TEST_TOLERANCE = SpecNumber(
+    "frequency_error_test_tolerance",
+    12.0,
+    "Hz",
+    "TS 38.141-1 Table 4.1.2.2-1 (6.6.1 frequency error)",
+    "U",
+    "UNVERIFIED: +12 Hz by analogy with TS 25.141 (UTRA); the NR value was not retrieved "
+    f"({_REF}, §8 item 1)",
+)
+
+# --- EVM (TS 38.104 §6.5.2, Table 6.5.2.2-1) ---------------------------------------------------------
+
+_EVM_SRC = f"Fujitsu 5GRUDB RU user guide Table 16; rfessentials.com ({_REF})"
+
+EVM_QPSK = SpecNumber("evm_qpsk", 17.5, "%", "TS 38.104 §6.5.2 Table 6.5.2.2-1", "V2", _EVM_SRC)
+EVM_16QAM = SpecNumber("evm_16qam", 12.5, "%", "TS 38.104 §6.5.2 Table 6.5.2.2-1", "V2", _EVM_SRC)
+EVM_64QAM = SpecNumber("evm_64qam", 8.0, "%", "TS 38.104 §6.5.2 Table 6.5.2.2-1", "V2", _EVM_SRC)
+EVM_256QAM = SpecNumber("evm_256qam", 3.5, "%", "TS 38.104 §6.5.2 Table 6.5.2.2-1", "V2", _EVM_SRC)
+EVM_1024QAM = SpecNumber(
+    "evm_1024qam",
+    2.5,
+    "%",
+    "TS 38.104 §6.5.2 Table 6.5.2.2-1 (Rel-17)",
+    "U",
+    f"UNVERIFIED: 2.5 % from memory, not found in a retrieved source ({_REF})",
+)
+EVM_TEST_TOLERANCE = SpecNumber(
+    "evm_test_tolerance",
+    1.0,
+    "%",
+    "TS 38.141-1 Table 4.1.2.2-1 (6.6.2 EVM)",
+    "V2",
+    f"1.0 % (absolute EVM percentage points); Fujitsu 5GRUDB RU user guide Table 16 ({_REF})",
+)
+MODULATIONS = ("QPSK", "16QAM", "64QAM", "256QAM", "1024QAM")
+_EVM_BY_MODULATION = dict(
+    zip(MODULATIONS, (EVM_QPSK, EVM_16QAM, EVM_64QAM, EVM_256QAM, EVM_1024QAM), strict=True)
+)
+
+# --- occupied bandwidth (TS 38.104 §6.6.2) --------------------------------------------------------
+
+OCCUPIED_BANDWIDTH_FRACTION = SpecNumber(
+    "occupied_bandwidth_fraction",
+    99.0,
+    "%",
+    "TS 38.104 §6.6.2",
+    "V",
+    f"99 % of the total mean power inside, β/2 = 0.5 % beyond each edge; TS 38.104 V16.0.0 text ({_REF})",
+)
+OCCUPIED_BANDWIDTH_MAX = SpecNumber(
+    "occupied_bandwidth_max",
+    1.0,
+    "x BS channel bandwidth",
+    "TS 38.104 §6.6.2",
+    "V",
+    f"OBW shall be less than or equal to the BS channel bandwidth; TS 38.104 V16.0.0 text ({_REF})",
+)
+
+
 # --- look-ups --------------------------------------------------------------------------------------
 
 
@@ -308,3 +409,66 @@ def aclr_test_tolerance(frequency_hz: float) -> SpecNumber:
     """TS 38.141-1 ACLR test tolerance (dB) for an FR1 carrier [U: 0.8 dB at every FR1 frequency]."""
     _check_fr1(frequency_hz)
     return ACLR_TEST_TOLERANCE
+
+
+def frequency_error_limit(bs_class: str) -> SpecNumber:
+    """Frequency error minimum requirement (± ppm of the carrier), TS 38.104 §6.5.1 [V2].
+
+    Wide Area ±0.05 ppm; Medium Range and Local Area ±0.1 ppm.
+    """
+    cls = _check_bs_class(bs_class)
+    if cls == "wide_area":
+        return FREQUENCY_ERROR_WIDE_AREA
+    if cls == "medium_range":
+        return FREQUENCY_ERROR_MEDIUM_RANGE
+    return FREQUENCY_ERROR_LOCAL_AREA
+
+
+def frequency_error_test_tolerance() -> SpecNumber:
+    """TS 38.141-1 frequency error test tolerance, Hz [U: 12 Hz]."""
+    return FREQUENCY_ERROR_TEST_TOLERANCE
+
+
+def frequency_error_limit_hz(bs_class: str, carrier_hz: float, include_test_tolerance: bool = True) -> float:
+    """Frequency error limit in Hz (±): ppm x carrier, plus the 12 Hz test tolerance [U] if asked.
+
+    E.g. Wide Area at 3.5 GHz: 0.05e-6 x 3.5e9 = 175 Hz; test requirement 187 Hz.
+    """
+    if not (math.isfinite(carrier_hz) and carrier_hz > 0):
+        raise ValueError(f"carrier_hz must be a positive frequency, got {carrier_hz!r}")
+    hz = frequency_error_limit(bs_class).value * 1e-6 * carrier_hz
+    return hz + FREQUENCY_ERROR_TEST_TOLERANCE.value if include_test_tolerance else hz
+
+
+def normalize_modulation(modulation: str) -> str:
+    """``"qpsk"``, ``"16-QAM"``, ``"QAM64"``, ``"256qam"`` ... -> one of :data:`MODULATIONS`."""
+    text = re.sub(r"[\s_\-]", "", str(modulation)).upper()
+    m = re.fullmatch(r"(?:QAM(\d+)|(\d+)QAM)", text)
+    if text == "QPSK":
+        return "QPSK"
+    if m is not None:
+        name = f"{m.group(1) or m.group(2)}QAM"
+        if name in MODULATIONS:
+            return name
+    raise ValueError(f"unknown modulation {modulation!r}; expected one of {', '.join(MODULATIONS)}")
+
+
+def evm_limit(modulation: str) -> SpecNumber:
+    """EVM minimum requirement (% RMS) for a PDSCH modulation, TS 38.104 Table 6.5.2.2-1.
+
+    QPSK 17.5 %, 16QAM 12.5 %, 64QAM 8 %, 256QAM 3.5 % [V2]; 1024QAM 2.5 % [U]. The test
+    requirement adds :func:`evm_test_tolerance` (1.0 percentage point [V2]).
+    """
+    return _EVM_BY_MODULATION[normalize_modulation(modulation)]
+
+
+def evm_test_tolerance() -> SpecNumber:
+    """TS 38.141-1 EVM test tolerance: 1.0 percentage point [V2]."""
+    return EVM_TEST_TOLERANCE
+
+
+def occupied_bandwidth_limit_hz(channel_bandwidth_hz: float) -> float:
+    """Largest allowed occupied bandwidth: the BS channel bandwidth itself, TS 38.104 §6.6.2 [V]."""
+    if not (math.isfinite(channel_bandwidth_hz) and channel_bandwidth_hz > 0):
+        raise ValueError(f"channel_bandwidth_hz must be positive, got {channel_bandwidth_hz!r}")
+    return OCCUPIED_BANDWIDTH_MAX.value * channel_bandwidth_hz
