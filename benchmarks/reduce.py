@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from fivegbench.reduce.obw import occupied_bandwidth
-from fivegbench.reduce.spectrum import iq_spectrum
 
 from fivegbench.nr.bandwidth import config_bandwidth_hz
 from fivegbench.reduce.aclr import aclr
+from fivegbench.reduce.obw import occupied_bandwidth
+from fivegbench.reduce.spectrum import iq_spectrum
 
 SAMPLES = 1_000_000
 SAMPLE_RATE = 61.44e6
