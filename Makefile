@@ -30,6 +30,8 @@ test: $(STAMP) sysdeps lint
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/io.py
+	$(BIN)/python benchmarks/reduce.py
+	$(BIN)/python benchmarks/evm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

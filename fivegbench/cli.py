@@ -1,4 +1,4 @@
-"""The command line: fivegbench run | validate | show | sim serve.
+"""The command line: fivegbench run | validate | show | analyze | sim serve.
 
 Every error is one line on stderr (a traceback only with --debug). Exit codes (DESIGN.md §5):
 0 all pass; 1 a fail or inconclusive verdict; 2 plan or bench invalid (nothing touched);
@@ -7,7 +7,9 @@ Every error is one line on stderr (a traceback only with --debug). Exit codes (D
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import signal
 import sys
 import time
@@ -19,8 +21,10 @@ from typing import Any
 import click
 from rich.console import Console
 
-from fivegbench import preflight
+from fivegbench import preflight, units
+from fivegbench.analyze import ANALYSES, BS_CLASSES, MODULATIONS, Options, carrier_for
 from fivegbench.bench import DEFAULT_BENCH, LoadedBench, load_bench
+from fivegbench.captures import read_capture
 from fivegbench.display import RichDisplay
 from fivegbench.errors import FivegbenchError, PlanError
 from fivegbench.plan.expand import Step, expand
@@ -174,6 +178,67 @@ def _run(
         package_logger.removeHandler(handler)
         handler.close()
     return record, run_dir
+
+
+@main.command()
+@click.argument("what", metavar="{" + ",".join(ANALYSES) + "}", type=click.Choice(list(ANALYSES)))
+@click.argument("capture", type=click.Path(path_type=Path))
+@click.option("--bandwidth", required=True, help="Channel bandwidth, e.g. 20MHz.")
+@click.option("--scs", required=True, help="Subcarrier spacing, e.g. 15kHz.")
+@click.option("--modulation", type=click.Choice(MODULATIONS, case_sensitive=False), help="For evm.")
+@click.option(
+    "--category", type=click.Choice(["A", "B"], case_sensitive=False), default="A", show_default=True
+)
+@click.option("--bs-class", type=click.Choice(sorted(BS_CLASSES)), default="wa", show_default=True)
+@click.option("--band", help="Operating band for sem (default: from the centre frequency).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+@click.pass_obj
+def analyze(
+    obj: dict[str, Any],
+    what: str,
+    capture: Path,
+    bandwidth: str,
+    scs: str,
+    modulation: str | None,
+    category: str,
+    bs_class: str,
+    band: str | None,
+    as_json: bool,
+) -> None:
+    """Analyze a SigMF I/Q capture: power, aclr, obw, sem, evm or freq-error."""
+    try:
+        bandwidth_hz = units.parse(bandwidth, "frequency")
+        scs_hz = units.parse(scs, "frequency")
+    except units.UnitParseError as exc:
+        _fail(FivegbenchError(str(exc)), EXIT_INVALID)
+    with _errors(obj["debug"]):
+        recording = read_capture(capture)
+    try:
+        carrier = carrier_for(recording, bandwidth_hz, scs_hz)
+        options = Options(modulation and modulation.lower(), category.upper(), bs_class, band)
+        result = ANALYSES[what](recording, carrier, options)
+    except ValueError as exc:
+        if obj["debug"]:
+            raise
+        _fail(FivegbenchError(f"{capture}: {exc}"), EXIT_INVALID)
+    if as_json:
+        click.echo(json.dumps(_finite(result)))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:<26} {value}")
+    if result.get("pass") is False:
+        sys.exit(1)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 @main.group()

@@ -19,10 +19,11 @@ from types import MappingProxyType
 from typing import Any
 
 from fivegbench.nr import requirements as req
+from fivegbench.nr.masks import obue_mask
 from fivegbench.reduce.aclr import ADJACENT_CHANNELS
 from fivegbench.verdict import Limit, Requirement, explicit_requirements
 
-__all__ = ["PRESETS", "requirements_for", "rf_aclr_3gpp", "rf_power_3gpp"]
+__all__ = ["PRESETS", "requirements_for", "rf_aclr_3gpp", "rf_obw_3gpp", "rf_power_3gpp", "rf_sem_3gpp"]
 
 
 def _status_note(*numbers: req.SpecNumber) -> str:
@@ -133,6 +134,62 @@ def rf_aclr_3gpp(bs_class: str, category: str, band: str | int, frequency_hz: fl
     return out
 
 
+def rf_obw_3gpp(channel_bandwidth_hz: float) -> list[Requirement]:
+    """Occupied bandwidth (TS 38.104 §6.6.2, [V]): 99 % bandwidth ≤ the BS channel bandwidth.
+
+    No 38.141-1 test tolerance for OBW is recorded in the reference notes, so none is applied
+    (the limit is the minimum requirement itself).
+    """
+    limit = req.occupied_bandwidth_limit_hz(channel_bandwidth_hz)
+    return [
+        Requirement(
+            "occupied_bandwidth",
+            (
+                Limit(
+                    value="obw",
+                    low=None,
+                    high=limit,
+                    unit="Hz",
+                    minimum_requirement=limit,
+                    test_tolerance=None,
+                    clause=req.OCCUPIED_BANDWIDTH_MAX.clause,
+                    note=f"99 % bandwidth ≤ channel bandwidth; {_status_note(req.OCCUPIED_BANDWIDTH_MAX)}",
+                ),
+            ),
+        )
+    ]
+
+
+def rf_sem_3gpp(category: str, bs_class: str, band: str) -> list[Requirement]:
+    """Operating band unwanted emissions (TS 38.104 §6.6.4; mask from :mod:`fivegbench.nr.masks`).
+
+    The measured value ``sem_margin`` is the worst (mask − measured) over the spectrum, in dB,
+    against the minimum requirement; the test requirement relaxes it by the OBUE test tolerance
+    (1.5 dB [U]), so the limit is ``sem_margin ≥ −TT``.
+    """
+    mask = obue_mask(category, bs_class, band=band)
+    tt = mask.test_tolerance
+    return [
+        Requirement(
+            "operating_band_unwanted_emissions",
+            (
+                Limit(
+                    value="sem_margin",
+                    low=-tt.value,
+                    high=None,
+                    unit="dB",
+                    minimum_requirement=0.0,
+                    test_tolerance=tt.value,
+                    tolerance_unverified=tt.unverified,
+                    clause=f"{mask.clause}; {tt.clause}",
+                    note=f"{mask.name}; mask levels [V2], measurement bandwidths and Δf_OBUE [U]; "
+                    f"{_status_note(tt)}",
+                ),
+            ),
+        )
+    ]
+
+
 PresetBuilder = Callable[..., list[Requirement]]
 
 PRESETS: Mapping[str, Mapping[str, PresetBuilder]] = MappingProxyType(
@@ -141,6 +198,8 @@ PRESETS: Mapping[str, Mapping[str, PresetBuilder]] = MappingProxyType(
             {
                 "rf.power": rf_power_3gpp,
                 "rf.aclr": rf_aclr_3gpp,
+                "rf.obw": rf_obw_3gpp,
+                "rf.sem": rf_sem_3gpp,
             }
         ),
     }
@@ -169,6 +228,14 @@ def _preset_arguments(kind: str, cell: Any, dut: Any) -> dict[str, Any]:
             "category": getattr(dut, "category", None) or "A",
             "band": cell.band,
             "frequency_hz": float(cell.center_frequency),
+        }
+    if kind == "rf.obw":
+        return {"channel_bandwidth_hz": float(cell.bandwidth)}
+    if kind == "rf.sem":
+        return {
+            "category": getattr(dut, "category", None) or "A",
+            "bs_class": _need(dut, "bs_class", "the 3gpp limits for rf.sem need dut.bs_class"),
+            "band": cell.band,
         }
     raise ValueError(f"no way to build preset limits for {kind!r}")
 

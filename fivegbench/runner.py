@@ -35,7 +35,9 @@ from fivegbench.verdict import Verdict, judge
 log = logging.getLogger(__name__)
 
 # Which bench roles each measurement kind drives.
-ROLES: dict[str, set[str]] = {"rf.power": {"analyzer", "gnb"}, "rf.aclr": {"analyzer", "gnb"}}
+ROLES: dict[str, set[str]] = {
+    kind: {"analyzer", "gnb"} for kind in ("rf.power", "rf.aclr", "rf.obw", "rf.sem")
+}
 
 
 class AbortNow(BaseException):
@@ -259,7 +261,7 @@ def _run_steps(
 
 
 def _loop(ctx: RunContext, instruments: Instruments, journal: Journal, tally: Tally) -> str:
-    mctx = MeasureContext(instruments, ctx.bench, ctx.run_dir / "captures")
+    mctx = MeasureContext(instruments, ctx.bench, ctx.run_dir / "captures", ctx.loaded_plan.plan.dut)
     setup = GnbSetup(instruments.gnb) if instruments.gnb is not None else None
     for step in ctx.steps:
         if ctx.stop.requested:

@@ -269,3 +269,20 @@ def test_requirements_for_errors() -> None:
         requirements_for(_step("rf.evm", "3gpp"), DUT)
     with pytest.raises(ValueError, match="unknown limits preset"):
         requirements_for(_step("rf.power", "itu"), DUT)
+
+
+def test_obw_preset_is_the_channel_bandwidth():
+    from fivegbench.presets import rf_obw_3gpp
+
+    (requirement,) = rf_obw_3gpp(100e6)
+    (limit,) = requirement.alternatives
+    assert (limit.value, limit.high, limit.unit, limit.test_tolerance) == ("obw", 100e6, "Hz", None)
+
+
+def test_sem_preset_relaxes_the_mask_by_an_unverified_tolerance():
+    from fivegbench.presets import rf_sem_3gpp
+
+    (requirement,) = rf_sem_3gpp("A", "wide_area", "n78")
+    (limit,) = requirement.alternatives
+    assert limit.value == "sem_margin" and limit.low == -1.5 and limit.minimum_requirement == 0.0
+    assert limit.tolerance_unverified

@@ -18,6 +18,7 @@ class MeasureContext:
     instruments: Instruments
     bench: LoadedBench
     captures_dir: Path
+    dut: Any = None
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,12 @@ from fivegbench.drivers.analyzer.rs_fsw import Trace
 from fivegbench.errors import BenchError
 from fivegbench.measure.base import MeasureContext, Outcome
 from fivegbench.nr.bandwidth import config_bandwidth_hz
+from fivegbench.nr.masks import obue_mask
 from fivegbench.record import Value
 from fivegbench.reduce.aclr import aclr
+from fivegbench.reduce.obw import occupied_bandwidth
 from fivegbench.reduce.power import channel_power_dbm
+from fivegbench.reduce.sem import spectrum_emission_mask
 
 DEFAULT_RBW_HZ = 100e3
 # Headroom of the reference level above the mean input power: an NR carrier's PAPR is ~10 dB.
@@ -131,7 +134,63 @@ def rf_aclr(ctx: MeasureContext, step: Any) -> Outcome:
     )
 
 
-MEASUREMENTS = {"rf.power": rf_power, "rf.aclr": rf_aclr}
+def rf_obw(ctx: MeasureContext, step: Any) -> Outcome:
+    """Occupied bandwidth: the 99 % power bandwidth of the swept spectrum (TS 38.104 §6.6.2)."""
+    cell = step.cell
+    trace, loss = _acquire(ctx, step, default_span_hz=2 * cell.bandwidth)
+    result = occupied_bandwidth(trace.freqs_hz, trace.power_dbm, trace.rbw_hz, trace.enbw_factor)
+    config_bw = config_bandwidth_hz(cell.bandwidth, cell.scs)
+    return Outcome(
+        values={"obw": Value(round(result.obw_hz), "Hz")},
+        conditions=_conditions(trace, loss, config_bw)
+        | {"obw_lower_hz": result.lower_hz, "obw_upper_hz": result.upper_hz},
+        invalid=_overload(trace),
+        capture=_save(ctx, step, trace),
+    )
+
+
+# Widest span an OBUE sweep asks for; a region wider than this is reported incomplete.
+MAX_SEM_SPAN_HZ = 2e9
+
+
+def rf_sem(ctx: MeasureContext, step: Any) -> Outcome:
+    """Operating band unwanted emissions against the OBUE mask over its whole region."""
+    cell = step.cell
+    dut = ctx.dut
+    mask = obue_mask(dut.category or "A", dut.bs_class, band=cell.band, frequency_hz=cell.center_frequency)
+    lower, upper = mask.offset_max_hz(cell.center_frequency, cell.bandwidth)
+    widest_filter = max(segment.measurement_bandwidth_hz for segment in mask.segments)
+    span = min(cell.bandwidth + 2 * (max(lower, upper) + widest_filter), MAX_SEM_SPAN_HZ)
+    trace, loss = _acquire(ctx, step, default_span_hz=span)
+    at_connector = trace.power_dbm + loss  # the mask applies at the antenna connector
+    result = spectrum_emission_mask(
+        trace.freqs_hz,
+        at_connector,
+        trace.rbw_hz,
+        trace.enbw_factor,
+        cell.center_frequency,
+        cell.bandwidth,
+        mask,
+    )
+    config_bw = config_bandwidth_hz(cell.bandwidth, cell.scs)
+    invalid = _overload(trace) or (
+        None if result.complete else "spectrum does not cover the whole OBUE region"
+    )
+    return Outcome(
+        values={"sem_margin": Value(round(result.worst_margin_db, 3), "dB")},
+        conditions=_conditions(trace, loss, config_bw)
+        | {
+            "mask": mask.name,
+            "worst_offset_hz": result.worst_offset_hz,
+            "worst_frequency_hz": result.worst_frequency_hz,
+            "uncovered": list(map(str, result.uncovered)),
+        },
+        invalid=invalid,
+        capture=_save(ctx, step, trace),
+    )
+
+
+MEASUREMENTS = {"rf.power": rf_power, "rf.aclr": rf_aclr, "rf.obw": rf_obw, "rf.sem": rf_sem}
 
 # What each kind reports: value name -> unit. Plans may set explicit limits on these names.
 _ADJACENT = ("lower1", "upper1", "lower2", "upper2")
@@ -140,4 +199,6 @@ VALUES: dict[str, dict[str, str]] = {
     "rf.aclr": {"channel_power": "dBm"}
     | {f"aclr_{name}": "dB" for name in _ADJACENT}
     | {f"adjacent_{name}_density": "dBm/MHz" for name in _ADJACENT},
+    "rf.obw": {"obw": "Hz"},
+    "rf.sem": {"sem_margin": "dB"},
 }

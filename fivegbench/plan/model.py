@@ -133,6 +133,8 @@ _ANALYZER: dict[str, ParamSpec] = {"span": SPAN, "rbw": RBW, "points": POINTS, "
 MEASUREMENTS: dict[str, dict[str, ParamSpec]] = {
     "rf.power": _ANALYZER,
     "rf.aclr": _ANALYZER,
+    "rf.obw": _ANALYZER,
+    "rf.sem": _ANALYZER,
 }
 """Measurement kind -> the step parameters it accepts. Add a kind here and nowhere else."""
 

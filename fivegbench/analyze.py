@@ -1,0 +1,235 @@
+"""``fivegbench analyze``: the reducers applied to one SigMF I/Q capture.
+
+The carrier is assumed centred on the capture (``core:frequency`` of the first capture
+segment). Each analysis returns a JSON-ready dict; absolute powers are dBm when the capture
+carries the fivegbench absolute scale, else dBFS (dB re |x|² = 1) with ``absolute`` false.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fivegbench.captures import IqCapture
+from fivegbench.nr.bands import bands_for_frequency
+from fivegbench.nr.bandwidth import FR1_MAX_HZ, n_rb
+from fivegbench.nr.masks import obue_mask
+from fivegbench.reduce.aclr import aclr
+from fivegbench.reduce.evm import evm
+from fivegbench.reduce.freq_error import frequency_error, ppm
+from fivegbench.reduce.obw import occupied_bandwidth
+from fivegbench.reduce.power import channel_power_dbm
+from fivegbench.reduce.sem import spectrum_emission_mask
+from fivegbench.reduce.spectrum import IqSpectrum, iq_spectrum
+
+BS_CLASSES = {"wa": "wide_area", "mr": "medium_range", "la": "local_area"}
+MODULATIONS = ("qpsk", "16qam", "64qam", "256qam")
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """The NR carrier a capture is analysed as."""
+
+    bandwidth_hz: float
+    scs_hz: float
+    n_rb: int
+
+    @property
+    def config_bandwidth_hz(self) -> float:
+        return self.n_rb * 12 * self.scs_hz
+
+
+@dataclass(frozen=True)
+class Options:
+    modulation: str | None = None
+    category: str = "A"
+    bs_class: str = "wa"
+    band: str | None = None
+
+
+def carrier_for(capture: IqCapture, bandwidth_hz: float, scs_hz: float) -> Carrier:
+    """Raises ValueError for a bandwidth/SCS pair TS 38.104 does not define."""
+    return Carrier(bandwidth_hz, scs_hz, n_rb(bandwidth_hz, scs_hz, fr2=capture.center_hz > FR1_MAX_HZ))
+
+
+def _common(capture: IqCapture, carrier: Carrier, spectrum: IqSpectrum | None = None) -> dict[str, Any]:
+    common: dict[str, Any] = {
+        "capture": str(capture.path),
+        "center_hz": capture.center_hz,
+        "sample_rate_hz": capture.sample_rate_hz,
+        "samples": int(capture.iq.size),
+        "bandwidth_hz": carrier.bandwidth_hz,
+        "scs_hz": carrier.scs_hz,
+        "n_rb": carrier.n_rb,
+        "absolute": capture.absolute,
+        "power_unit": "dBm" if capture.absolute else "dBFS",
+    }
+    if spectrum is not None:
+        common["resolution_hz"] = spectrum.rbw_hz
+    return common
+
+
+def _spectrum(capture: IqCapture) -> IqSpectrum:
+    return iq_spectrum(capture.iq, capture.sample_rate_hz, capture.impedance_ohms)
+
+
+def analyze_power(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    spectrum = _spectrum(capture)
+    power = channel_power_dbm(
+        spectrum.freqs_hz,
+        spectrum.power_dbm,
+        spectrum.rbw_hz,
+        spectrum.enbw_factor,
+        0.0,
+        carrier.config_bandwidth_hz,
+    )
+    return _common(capture, carrier, spectrum) | {
+        "channel_power_dbm": power,
+        "measurement_bandwidth_hz": carrier.config_bandwidth_hz,
+    }
+
+
+def analyze_aclr(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    spectrum = _spectrum(capture)
+    result = aclr(
+        spectrum.freqs_hz,
+        spectrum.power_dbm,
+        spectrum.rbw_hz,
+        spectrum.enbw_factor,
+        0.0,
+        carrier.bandwidth_hz,
+        carrier.config_bandwidth_hz,
+        covered_only=True,
+    )
+    return _common(capture, carrier, spectrum) | {
+        "channel_power_dbm": result.carrier_dbm,
+        "aclr_db": {c.name: c.aclr_db for c in result.adjacent},
+        "adjacent_dbm_per_mhz": {c.name: c.density_dbm_per_mhz for c in result.adjacent},
+        "measurement_bandwidth_hz": carrier.config_bandwidth_hz,
+    }
+
+
+def analyze_obw(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    spectrum = _spectrum(capture)
+    result = occupied_bandwidth(spectrum.freqs_hz, spectrum.power_dbm, spectrum.rbw_hz, spectrum.enbw_factor)
+    return _common(capture, carrier, spectrum) | {
+        "obw_hz": result.obw_hz,
+        "lower_hz": result.lower_hz,
+        "upper_hz": result.upper_hz,
+        "within_channel_bandwidth": result.obw_hz <= carrier.bandwidth_hz,
+    }
+
+
+def _band_for(capture: IqCapture, options: Options) -> tuple[str, bool]:
+    """The operating band: as given, or the one the centre frequency lies in. Where bands
+    overlap (n77/n78), the narrowest is assumed; it only changes where the mask region ends,
+    far outside a capture's span. Returns (band, assumed)."""
+    if options.band is not None:
+        return options.band, False
+    found = bands_for_frequency(capture.center_hz, "dl")
+    if not found:
+        raise ValueError(f"{capture.center_hz / 1e6:.3f} MHz is in no NR downlink band; give --band")
+    narrowest = min(found, key=lambda b: b.dl_width_hz or 0.0)
+    return narrowest.name, len(found) > 1
+
+
+def analyze_sem(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    spectrum = _spectrum(capture)
+    band, assumed = _band_for(capture, options)
+    mask = obue_mask(
+        options.category, BS_CLASSES[options.bs_class], band=band, frequency_hz=capture.center_hz
+    )
+    result = spectrum_emission_mask(
+        spectrum.freqs_hz + capture.center_hz,  # masks are tied to the band: RF frequencies
+        spectrum.power_dbm,
+        spectrum.rbw_hz,
+        spectrum.enbw_factor,
+        capture.center_hz,
+        carrier.bandwidth_hz,
+        mask,
+    )
+    # "pass" is against the TS 38.104 mask itself (the minimum requirement): the test tolerance
+    # that would relax it is unverified [U], so it is reported beside, not used.
+    return _common(capture, carrier, spectrum) | {
+        "worst_margin_db": result.worst_margin_db,
+        "worst_offset_hz": result.worst_offset_hz,  # f_offset from the channel edge, signed
+        "worst_frequency_hz": result.worst_frequency_hz,
+        "pass": bool(result.worst_margin_db >= 0),
+        "test_tolerance_db": result.test_tolerance_db,
+        "worst_test_margin_db": result.worst_test_margin_db,
+        "pass_with_test_tolerance": result.passed,
+        "complete": result.complete,
+        "uncovered": [str(segment) for segment in result.uncovered],
+        "mask": mask.name,
+        "band": band,
+        "band_assumed": assumed,
+        "mask_unverified": mask.unverified,
+        "category": options.category,
+        "bs_class": BS_CLASSES[options.bs_class],
+    }
+
+
+def analyze_evm(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    if options.modulation is None:
+        raise ValueError("evm needs --modulation (qpsk, 16qam, 64qam or 256qam)")
+    result = evm(capture.iq, capture.sample_rate_hz, carrier.scs_hz, carrier.n_rb, options.modulation)
+    return _common(capture, carrier) | {
+        "evm_rms_pct": result.evm_rms_pct,
+        "evm_low_pct": result.evm_low_pct,
+        "evm_high_pct": result.evm_high_pct,
+        "evm_per_slot_pct": list(result.evm_per_slot_pct),
+        "freq_error_hz": result.freq_error_hz,
+        "modulation": options.modulation,
+        "decision_directed": result.decision_directed,
+        "reliable": result.reliable,
+        "note": "" if result.reliable else "decision-directed estimate beyond the range it is accurate in",
+    }
+
+
+def detect_modulation(capture: IqCapture, carrier: Carrier) -> str | None:
+    """The lowest-order modulation whose decision-directed EVM is reliable, or None.
+
+    A constellation denser than the signal's also slices it closely, so the lowest order that
+    fits is the signal's own; a sparser one leaves a large error and is rejected.
+    """
+    for modulation in MODULATIONS:
+        try:
+            result = evm(capture.iq, capture.sample_rate_hz, carrier.scs_hz, carrier.n_rb, modulation)
+        except ValueError:  # not a full single-modulation allocation: nothing to detect
+            return None
+        if result.reliable:
+            return modulation
+    return None
+
+
+def analyze_freq_error(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    # The cyclic prefix alone scatters by a few Hz on a noisy capture; the data refine it to a
+    # fraction of a Hz when the modulation is known (given, or detected when the capture is a
+    # full single-modulation allocation).
+    modulation = options.modulation or detect_modulation(capture, carrier)
+    result = frequency_error(
+        capture.iq,
+        capture.sample_rate_hz,
+        carrier.scs_hz,
+        n_rb=carrier.n_rb if modulation else None,
+        modulation=modulation,
+    )
+    return _common(capture, carrier) | {
+        "freq_error_hz": result.freq_error_hz,
+        "freq_error_ppm": ppm(result.freq_error_hz, capture.center_hz),
+        "method": result.method,
+        "modulation": modulation,
+        "modulation_detected": options.modulation is None and modulation is not None,
+        "observation_s": result.observation_s,
+    }
+
+
+ANALYSES: dict[str, Callable[[IqCapture, Carrier, Options], dict[str, Any]]] = {
+    "power": analyze_power,
+    "aclr": analyze_aclr,
+    "obw": analyze_obw,
+    "sem": analyze_sem,
+    "evm": analyze_evm,
+    "freq-error": analyze_freq_error,
+}

@@ -1,0 +1,1 @@
+"""Test-signal generators written from the standards, independent of the reducers' own code."""

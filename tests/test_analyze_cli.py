@@ -1,0 +1,128 @@
+"""`fivegbench analyze` end to end: SigMF files in, one JSON object out, exit codes."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fivegbench.captures import write_capture
+
+ROOT = Path(__file__).resolve().parent.parent
+SLOT = ROOT.parent / "shared/data/srsran-nr-slot/ue_dl_nr_pci500_rb52_rnti0x100_s15.36e6.sigmf-meta"
+needs_slot = pytest.mark.skipif(not SLOT.exists(), reason="../shared/data is not beside this checkout")
+
+
+def analyze(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "fivegbench", "analyze", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def band_limited(power_w: float, width_hz: float, fs: float, n: int, seed: int = 5) -> np.ndarray:
+    """Complex noise with an exactly rectangular spectrum of the given width and total power
+    (volts across 50 ohm: mean |x|^2 / 50 = power_w)."""
+    rng = np.random.default_rng(seed)
+    spectrum = rng.normal(size=n) + 1j * rng.normal(size=n)
+    spectrum[np.abs(np.fft.fftfreq(n, 1 / fs)) > width_hz / 2] = 0
+    x = np.fft.ifft(spectrum)
+    return x * math.sqrt(power_w * 50.0 / np.mean(np.abs(x) ** 2))
+
+
+@needs_slot
+@pytest.mark.parametrize(
+    ("what", "keys"),
+    [
+        ("power", ["channel_power_dbm"]),
+        ("aclr", ["channel_power_dbm", "aclr_db", "adjacent_dbm_per_mhz"]),
+        ("obw", ["obw_hz"]),
+        ("freq-error", ["freq_error_hz", "freq_error_ppm"]),
+    ],
+)
+def test_real_srsran_slot(what, keys):
+    proc = analyze(what, str(SLOT), "--bandwidth", "10MHz", "--scs", "15kHz", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert set(keys) <= set(result)
+    assert result["absolute"] is False and result["power_unit"] == "dBFS"
+    if what == "obw":
+        assert 7e6 < result["obw_hz"] < 10e6  # a 52-PRB (9.36 MHz) carrier, partly allocated
+
+
+def test_absolute_power_of_a_known_signal(tmp_path):
+    fs, width = 30.72e6, 18.36e6  # 20 MHz at 30 kHz: BW_Config = 51*12*30 kHz = 18.36 MHz
+    iq = band_limited(power_w=0.02, width_hz=width * 0.999, fs=fs, n=1 << 16)  # 13.01 dBm
+    meta = write_capture(tmp_path / "cap", iq, fs, 3.75e9)
+    proc = analyze("power", str(meta), "--bandwidth", "20MHz", "--scs", "30kHz", "--json")
+    result = json.loads(proc.stdout)
+    assert result["absolute"] is True
+    assert result["channel_power_dbm"] == pytest.approx(10 * math.log10(20.0), abs=0.05)
+
+
+@pytest.mark.parametrize(("above_mask_db", "passes"), [(-1.0, True), (1.0, False)])
+def test_sem_spur_just_inside_and_just_outside(tmp_path, above_mask_db, passes):
+    fs, n = 61.44e6, 1 << 17
+    carrier = band_limited(power_w=10.0, width_hz=18.0e6, fs=fs, n=n)  # 40 dBm, 20 MHz channel
+    t = np.arange(n) / fs
+    # a tone 7.5 MHz beyond the channel edge, against the -14 dBm / 100 kHz segment
+    spur_w = 10 ** ((-14.0 + above_mask_db - 30) / 10)
+    spur = np.sqrt(spur_w * 50) * np.exp(2j * np.pi * 17.5e6 * t)
+    meta = write_capture(tmp_path / "cap", carrier + spur, fs, 3.75e9)
+    proc = analyze("sem", str(meta), "--bandwidth", "20MHz", "--scs", "30kHz", "--band", "n78", "--json")
+    result = json.loads(proc.stdout)
+    assert result["pass"] is passes and proc.returncode == (0 if passes else 1)
+    # 3GPP f_offset: from the channel edge (10 MHz from centre) to the filter centre
+    assert result["worst_offset_hz"] == pytest.approx(7.5e6, abs=100e3)
+    assert result["worst_frequency_hz"] == pytest.approx(3.75e9 + 17.5e6, abs=100e3)
+    assert result["worst_margin_db"] == pytest.approx(-above_mask_db, abs=0.3)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["power", "CAP", "--bandwidth", "10 MHz", "--scs", "45 kHz"], "not in TS 38.104"),
+        (["power", "CAP", "--bandwidth", "ten", "--scs", "15kHz"], "is not a frequency"),
+        (["evm", "CAP", "--bandwidth", "10MHz", "--scs", "15kHz"], "needs --modulation"),
+        (["power", "missing.sigmf-meta", "--bandwidth", "10MHz", "--scs", "15kHz"], "no such SigMF"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(tmp_path, args, words):
+    meta = write_capture(tmp_path / "cap", band_limited(1.0, 8e6, 15.36e6, 1 << 14), 15.36e6, 1842.5e6)
+    proc = analyze(*[str(meta) if a == "CAP" else a for a in args])
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and words in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_evm_and_frequency_error_of_a_constructed_capture(tmp_path):
+    from tests.signals.nr_ofdm import nr_capture
+
+    signal = nr_capture(
+        scs_hz=15e3,
+        n_rb=25,
+        fft_size=512,
+        modulation="16QAM",
+        duration_s=2e-3,
+        evm_pct=4.0,
+        cfo_hz=-2345.0,
+        seed=9,
+    )
+    meta = write_capture(tmp_path / "cap", signal.iq, signal.sample_rate_hz, 2.14e9, impedance_ohms=None)
+    args = ["--bandwidth", "5MHz", "--scs", "15kHz", "--json"]
+    evm = json.loads(analyze("evm", str(meta), *args, "--modulation", "16qam").stdout)
+    assert evm["evm_rms_pct"] == pytest.approx(4.0, abs=max(0.1, 0.03 * 4.0))
+    assert evm["reliable"] is True and evm["decision_directed"] is True
+    assert evm["freq_error_hz"] == pytest.approx(-2345.0, abs=3.0)
+    freq = json.loads(analyze("freq-error", str(meta), *args).stdout)
+    assert freq["modulation"] == "16qam" and freq["modulation_detected"] is True  # found from the data
+    assert freq["freq_error_hz"] == pytest.approx(-2345.0, abs=3.0)
+    assert freq["freq_error_ppm"] == pytest.approx(-2345.0 / 2.14e9 * 1e6, rel=1e-3)
