@@ -14,11 +14,8 @@ Targets:
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
 import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,21 +23,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from timing import paired_medians  # noqa: E402
+
 from fivegbench.reduce.evm import evm  # noqa: E402
 from tests.signals.nr_ofdm import nr_capture  # noqa: E402
 
 Row = tuple[str, float, float, str, bool]
-
-
-def paired_medians(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """Median seconds of ``a`` and ``b``, sampled alternately so machine noise hits both alike."""
-    times_a, times_b = [], []
-    for _ in range(repeats):
-        for action, times in ((a, times_a), (b, times_b)):
-            start = time.perf_counter()
-            action()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times_a), statistics.median(times_b)
 
 
 def main() -> int:

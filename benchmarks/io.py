@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pyvisa
+from timing import median_seconds, paired_medians
 
 from fivegbench.bench import Instruments, load_bench
 from fivegbench.drivers.analyzer.rs_fsw import RsFsw
@@ -40,26 +40,6 @@ from fivegbench.transport.visa import VisaTransport
 ROOT = Path(__file__).resolve().parent.parent
 TRACE_POINTS = 100001
 Row = tuple[str, float, float, str, bool]
-
-
-def median_seconds(action: Callable[[], object], repeats: int) -> float:
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
-def paired_medians(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """Median seconds of ``a`` and ``b``, sampled alternately so machine noise hits both alike."""
-    times_a, times_b = [], []
-    for _ in range(repeats):
-        for action, times in ((a, times_a), (b, times_b)):
-            start = time.perf_counter()
-            action()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times_a), statistics.median(times_b)
 
 
 def raw_block_query(sock: socket.socket, command: bytes) -> bytes:

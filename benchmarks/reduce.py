@@ -7,12 +7,10 @@ Target (issue #3): each at most 3x the time of one numpy FFT of 1,000,000 sample
 
 from __future__ import annotations
 
-import statistics
 import sys
-import time
-from collections.abc import Callable
 
 import numpy as np
+from timing import median_seconds
 
 from fivegbench.nr.bandwidth import config_bandwidth_hz
 from fivegbench.reduce.aclr import aclr
@@ -31,15 +29,6 @@ def capture() -> np.ndarray:
     freqs = np.fft.fftfreq(SAMPLES, 1 / SAMPLE_RATE)
     spectrum[np.abs(freqs) > config_bandwidth_hz(BANDWIDTH, SCS) / 2] *= 1e-3
     return np.fft.ifft(spectrum).astype(np.complex64)
-
-
-def median_seconds(action: Callable[[], object], repeats: int = 7) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> int:

@@ -7,50 +7,14 @@ import math
 
 import numpy as np
 import pytest
-from scipy.special import erf
 
 from fivegbench.nr.bandwidth import config_bandwidth_hz
 from fivegbench.reduce.aclr import AclrResult, aclr
+from tests.signals.swept import ENBW_FACTOR, grid, synth_trace
 
-SIGMA_PER_RBW = 1.0 / (2.0 * math.sqrt(2.0 * math.log(2.0)))
-ENBW_FACTOR = math.sqrt(2.0 * math.pi) * SIGMA_PER_RBW  # Gaussian: 1.0645
 FC = 3.5e9
 NAMES = ("lower1", "upper1", "lower2", "upper2")
 KS = (-1, 1, -2, 2)
-
-
-def grid(center_hz: float, span_hz: float, step_hz: float, shift: float = 0.0) -> np.ndarray:
-    n = round(span_hz / step_hz)
-    return center_hz - span_hz / 2 + (np.arange(n + 1) + shift) * step_hz
-
-
-def synth_trace(
-    freqs_hz: np.ndarray,
-    rbw_hz: float,
-    rects: list[tuple[float, float, float]],
-    noise_dbm_per_hz: float | None = None,
-    gamma_k: float | None = None,
-    seed: int = 0,
-) -> np.ndarray:
-    """Rect PSDs [(centre Hz, width Hz, total dBm)] convolved exactly with a Gaussian RBW, + noise."""
-    sigma = rbw_hz * SIGMA_PER_RBW
-    enbw = ENBW_FACTOR * rbw_hz
-    p = np.zeros_like(freqs_hz)
-    for c, width, p_dbm in rects:
-        density = 10 ** (p_dbm / 10) / width
-        s2 = sigma * math.sqrt(2.0)
-        p += (
-            density
-            * enbw
-            * 0.5
-            * (erf((freqs_hz - c + width / 2) / s2) - erf((freqs_hz - c - width / 2) / s2))
-        )
-    if noise_dbm_per_hz is not None:
-        p += 10 ** (noise_dbm_per_hz / 10) * enbw
-    if gamma_k is not None:
-        p *= np.random.default_rng(seed).gamma(gamma_k, 1.0 / gamma_k, size=p.shape)
-    with np.errstate(divide="ignore"):
-        return 10 * np.log10(p)
 
 
 def db_sum(*dbm: float) -> float:
