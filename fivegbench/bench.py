@@ -232,6 +232,7 @@ def apply_safe_state(instruments: Instruments) -> SafeState:
     done, problems = [], []
     if instruments.gnb is not None:
         try:
+            instruments.gnb.resync()  # a stop may have cut a command short
             instruments.gnb.rf_off()
             if instruments.gnb.cell_status().rf_on:
                 problems.append("gNB still reports RF on after 'rf off'")

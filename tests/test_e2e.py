@@ -137,12 +137,14 @@ def test_validate_refuses_analyzer_overload(tmp_path):
     assert f"demo.yaml:{line_no}:" in lines[0] and "max_input_power" in lines[0]
 
 
-def test_sigint_to_background_run_exits_3_with_rf_off(tmp_path):
+def ignore_sigint() -> None:  # what a non-interactive shell does to `cmd &`
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def interrupted_run(tmp_path: Path, signals: int) -> tuple[int, str, Path]:
+    """Start the demo in the background, send ``signals`` SIGINTs 0.2 s apart once the first
+    measurement is in the journal; return (exit code, stderr, run folder)."""
     results = tmp_path / "results"
-
-    def ignore_sigint() -> None:  # what a non-interactive shell does to `cmd &`
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
     proc = subprocess.Popen(
         [sys.executable, "-m", "fivegbench", "run", str(DEMO), "--results", str(results)],
         cwd=ROOT,
@@ -161,16 +163,25 @@ def test_sigint_to_background_run_exits_3_with_rf_off(tmp_path):
                 break
             time.sleep(0.05)
         assert journal is not None, "the run never finished a measurement"
-        os.kill(proc.pid, signal.SIGINT)
+        for _ in range(signals):
+            os.kill(proc.pid, signal.SIGINT)
+            time.sleep(0.2)
         _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 3, stderr
-    run_dir = journal.parent
+    return proc.returncode, stderr, journal.parent
+
+
+@pytest.mark.parametrize("signals", [1, 2], ids=["after-current", "at-once"])
+def test_sigint_to_background_run_exits_3_with_rf_off(tmp_path, signals):
+    code, stderr, run_dir = interrupted_run(tmp_path, signals)
+    assert code == 3, stderr
     assert "  gnb  >  rf off" in (run_dir / "io.log").read_text()
     record = json.loads((run_dir / "record.json").read_text())
     assert record["status"] == "aborted"
+    assert record["safe_state"].startswith("confirmed: gNB RF off"), record["safe_state"]
     assert "ABORTED" in record["counts"]
-    assert len(journal.read_text().splitlines()) < 8
+    lines = (run_dir / "journal.jsonl").read_text().splitlines()
+    assert 1 <= len(lines) < 8 and all(json.loads(line) for line in lines)  # no half-written line

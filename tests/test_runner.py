@@ -57,6 +57,9 @@ class FakeGnb:
         self.rf = True
         self.calls.append("rf on")
 
+    def resync(self):
+        self.calls.append("resync")
+
     def rf_off(self):
         self.calls.append("rf off")
         if not self.refuses_rf_off:
@@ -100,6 +103,7 @@ def test_all_pass_exit_0_and_gnb_configured_once(tmp_path):
         "rf on",
         "tx 33",
         "tx 36",
+        "resync",
         "rf off",
     ]
     assert [line["verdict"] for line in journal(tmp_path)] == ["PASS"] * 3

@@ -14,7 +14,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import TracebackType
 
-Reply = str | bytes | None
+Reply = str | bytes | TimeoutError | None
+"""A reply may be a TimeoutError instance: the read raises it (nothing arrived in time)."""
 
 
 class ScriptedTransport:
@@ -75,14 +76,15 @@ class ScriptedTransport:
     def _next_reply(self) -> str | bytes:
         if self._pending:
             reply = self._pending.pop(0)
-            assert reply is not None
-            return reply
-        if self._pairs and self._pairs[0][0] is None:
+        elif self._pairs and self._pairs[0][0] is None:
             _, reply = self._pairs.pop(0)
-            if reply is None:
-                raise AssertionError("transcript pair (None, None) is meaningless")
-            return reply
-        raise AssertionError("driver reads, but the transcript has nothing to answer")
+        else:
+            raise AssertionError("driver reads, but the transcript has nothing to answer")
+        if reply is None:
+            raise AssertionError("transcript pair (None, None) is meaningless")
+        if isinstance(reply, TimeoutError):
+            raise reply
+        return reply
 
     def assert_done(self) -> None:
         if self._pairs or self._pending:

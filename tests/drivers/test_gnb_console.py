@@ -352,3 +352,21 @@ def test_bad_profile_is_a_one_line_bench_error(tmp_path, old, new, expected):
         load_profile(path)
     assert "\n" not in str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_resync_discards_an_interrupted_commands_output():
+    pairs = [
+        ("", "set tx-power 46.0\nRF settling\ngnb-cli> "),  # the interrupted command finishes first
+        (None, "\ngnb-cli> "),  # then the empty line's own prompt
+        (None, TimeoutError("quiet")),  # and nothing more: in sync
+    ]
+    with ScriptedTransport(pairs) as t:
+        console(t).resync()
+
+
+def test_resync_without_any_prompt_is_an_instrument_error():
+    with (
+        ScriptedTransport([("", TimeoutError("silent"))]) as t,
+        pytest.raises(InstrumentError, match="resync"),
+    ):
+        console(t).resync()

@@ -315,6 +315,25 @@ class GnbConsole:
         """Disable RF transmission."""
         self._command(self.profile.commands.rf_off, self.long_timeout)
 
+    def resync(self, quiet_s: float = 0.3) -> None:
+        """Come back to a fresh prompt after an interrupted command.
+
+        Sends an empty line, then discards prompts (and whatever came before them: the rest of
+        the interrupted command's output) until the console has been quiet for ``quiet_s``.
+        The CLI answers in order, so the last prompt read belongs to the empty line.
+        """
+        self.transport.send_line("")
+        wait = self.long_timeout  # the interrupted command may still be settling
+        seen = False
+        while True:
+            try:
+                self.transport.read_until(self._prompt, wait)
+            except TimeoutError as exc:
+                if seen:
+                    return
+                raise InstrumentError(self.role, "<resync>", None, f"no prompt ({exc})") from exc
+            seen, wait = True, quiet_s
+
     # -- internals ---------------------------------------------------------------------------
     def _command(self, command: str, timeout: float | None = None) -> str:
         """Send one command line, wait for the prompt; return the reply without echo or prompt."""
