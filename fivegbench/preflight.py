@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from fivegbench.bench import LoadedBench, check_plan_safety
 from fivegbench.errors import PlanError
-from fivegbench.measure.rf import VALUES
+from fivegbench.measure.kinds import KINDS
 from fivegbench.plan.expand import Step
 from fivegbench.plan.load import LoadedPlan
 from fivegbench.presets import requirements_for
@@ -37,7 +37,7 @@ def check(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench) -> None
 
 
 def _check_explicit(loaded: LoadedPlan, step: Step) -> None:
-    known = VALUES[step.kind]
+    known = KINDS[step.kind].values
     assert isinstance(step.limits, dict)
     for name, limit in step.limits.items():
         where = f"steps[{step.plan_step}].limits.{name}"

@@ -22,7 +22,7 @@ from fivegbench.bench import Instruments, LoadedBench, SafeState, apply_safe_sta
 from fivegbench.errors import FivegbenchError
 from fivegbench.measure.base import MeasureContext, Measurement, Outcome
 from fivegbench.measure.cell import GnbSetup
-from fivegbench.measure.rf import MEASUREMENTS
+from fivegbench.measure.kinds import KINDS
 from fivegbench.plan.expand import Step
 from fivegbench.plan.load import LoadedPlan
 from fivegbench.presets import requirements_for
@@ -33,11 +33,6 @@ from fivegbench.transport.base import IoLog
 from fivegbench.verdict import Verdict, judge
 
 log = logging.getLogger(__name__)
-
-# Which bench roles each measurement kind drives.
-ROLES: dict[str, set[str]] = {
-    kind: {"analyzer", "gnb"} for kind in ("rf.power", "rf.aclr", "rf.obw", "rf.sem")
-}
 
 
 class AbortNow(BaseException):
@@ -115,7 +110,9 @@ class RunContext:
     run_dir: Path
     stop: StopControl = field(default_factory=StopControl)
     display: Display = field(default_factory=NoDisplay)
-    measurements: Mapping[str, Measurement] = field(default_factory=lambda: dict(MEASUREMENTS))
+    measurements: Mapping[str, Measurement] = field(
+        default_factory=lambda: {name: kind.measure for name, kind in KINDS.items()}
+    )
     connector: Callable[..., Any] = connect
 
 
@@ -198,7 +195,7 @@ class Tally:
 def execute(ctx: RunContext) -> RunRecord:
     """Run every step; always apply the safe state and return the run's record."""
     started = utc_now()
-    roles = set().union(*(ROLES.get(step.kind, set()) for step in ctx.steps))
+    roles = set().union(*(KINDS[step.kind].roles for step in ctx.steps))
     iolog = IoLog(ctx.run_dir / "io.log")
     tally = Tally()
     identities: dict[str, str] = {}

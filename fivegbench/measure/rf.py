@@ -188,17 +188,3 @@ def rf_sem(ctx: MeasureContext, step: Any) -> Outcome:
         invalid=invalid,
         capture=_save(ctx, step, trace),
     )
-
-
-MEASUREMENTS = {"rf.power": rf_power, "rf.aclr": rf_aclr, "rf.obw": rf_obw, "rf.sem": rf_sem}
-
-# What each kind reports: value name -> unit. Plans may set explicit limits on these names.
-_ADJACENT = ("lower1", "upper1", "lower2", "upper2")
-VALUES: dict[str, dict[str, str]] = {
-    "rf.power": {"channel_power": "dBm"},
-    "rf.aclr": {"channel_power": "dBm"}
-    | {f"aclr_{name}": "dB" for name in _ADJACENT}
-    | {f"adjacent_{name}_density": "dBm/MHz" for name in _ADJACENT},
-    "rf.obw": {"obw": "Hz"},
-    "rf.sem": {"sem_margin": "dB"},
-}

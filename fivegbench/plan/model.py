@@ -136,7 +136,8 @@ MEASUREMENTS: dict[str, dict[str, ParamSpec]] = {
     "rf.obw": _ANALYZER,
     "rf.sem": _ANALYZER,
 }
-"""Measurement kind -> the step parameters it accepts. Add a kind here and nowhere else."""
+"""Measurement kind -> the step parameters it accepts. A new kind also needs its entry in
+``fivegbench.measure.kinds.KINDS`` (and, for a preset, in ``fivegbench.presets.PRESETS``)."""
 
 
 @dataclass(frozen=True)
