@@ -9,6 +9,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from fivegbench.record import RunRecord
+from fivegbench.units import format_value
 
 
 def _environment() -> Environment:
@@ -18,18 +19,24 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["num"] = lambda value, digits=2: "" if value is None else f"{value:.{digits}f}"
     return env
+
+
+def _quantity(value: float, unit: str) -> str:
+    """A value for the report: frequencies scaled (97.14 MHz), others to two decimals."""
+    return format_value(value, unit) if unit == "Hz" else f"{value:.2f} {unit}"
 
 
 def _limit_text(limit: dict[str, Any]) -> str:
     low, high, unit = limit.get("low"), limit.get("high"), limit.get("unit", "")
     if low is not None and high is not None:
-        text = f"{low:g} to {high:g} {unit}"
+        text = f"{_quantity(low, unit)} to {_quantity(high, unit)}"
     elif low is not None:
-        text = f"≥ {low:g} {unit}"
+        text = f"≥ {_quantity(low, unit)}"
+    elif high is not None:
+        text = f"≤ {_quantity(high, unit)}"
     else:
-        text = f"≤ {high:g} {unit}"
+        text = "none"
     if limit.get("tolerance_unverified"):
         text += " [U]"
     return text
@@ -51,9 +58,9 @@ def _alternatives(requirement: dict[str, Any], values: dict[str, Any]) -> list[d
         shown.append(
             {
                 "name": limit["value"],
-                "value": f"{value['value']:.2f} {value['unit']}" if value else "missing",
+                "value": _quantity(value["value"], value["unit"]) if value else "missing",
                 "limit": _limit_text(limit),
-                "margin": _margin(limit, value["value"]) if value else None,
+                "margin": _quantity(_margin(limit, value["value"]), limit["unit"]) if value else "",
             }
         )
     return shown
