@@ -32,7 +32,17 @@ from fivegbench.transport.visa import VisaTransport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BENCH = Path("instruments/benches/sim.yaml")
+SIM_BENCH = Path("instruments/benches/sim.yaml")
+
+
+def default_bench() -> Path:
+    """The simulated bench: ``instruments/benches/sim.yaml`` under the working directory, else
+    the one beside this source tree (so ``fivegbench run`` works from any directory)."""
+    if SIM_BENCH.is_file():
+        return SIM_BENCH
+    beside = Path(__file__).resolve().parent.parent / SIM_BENCH
+    return beside if beside.is_file() else SIM_BENCH
+
 
 # driver name -> the role it can fill
 DRIVERS = {"rs_fsw": "analyzer", "gnb_console": "gnb", "scpi_attenuator": "attenuator"}
@@ -278,7 +288,6 @@ def check_plan_safety(loaded_bench: LoadedBench, steps: list[Any], where: Any) -
 
 
 __all__ = [
-    "DEFAULT_BENCH",
     "Bench",
     "BenchError",
     "Instruments",
@@ -288,5 +297,6 @@ __all__ = [
     "apply_safe_state",
     "check_plan_safety",
     "connect",
+    "default_bench",
     "load_bench",
 ]

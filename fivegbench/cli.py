@@ -23,7 +23,7 @@ from rich.console import Console
 
 from fivegbench import preflight, units
 from fivegbench.analyze import ANALYSES, BS_CLASSES, MODULATIONS, Options, carrier_for
-from fivegbench.bench import DEFAULT_BENCH, LoadedBench, load_bench
+from fivegbench.bench import LoadedBench, default_bench, load_bench
 from fivegbench.captures import read_capture
 from fivegbench.display import RichDisplay
 from fivegbench.errors import FivegbenchError, PlanError
@@ -60,7 +60,7 @@ def _checked(plan_path: Path, bench_path: Path | None) -> tuple[LoadedPlan, list
     """Load plan and bench and check them against each other. Touches no instrument."""
     loaded = load_plan(plan_path)
     steps = expand(loaded)
-    bench = load_bench(bench_path or DEFAULT_BENCH)
+    bench = load_bench(bench_path or default_bench())
     preflight.check(loaded, steps, bench)
     return loaded, steps, bench
 
@@ -253,7 +253,7 @@ def sim() -> None:
 def sim_serve(obj: dict[str, Any], bench_path: Path | None, console: str) -> None:
     """Start the simulated instruments until Ctrl-C; print one line per role with its resource."""
     with _errors(obj["debug"]):
-        bench = load_bench(bench_path or DEFAULT_BENCH)
+        bench = load_bench(bench_path or default_bench())
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
