@@ -1,4 +1,4 @@
-"""The command line: fivegbench run | validate | show | analyze | sim serve.
+"""The command line: fivegbench run | validate | show | analyze | nr peak-rate | sim serve.
 
 Every error is one line on stderr (a traceback only with --debug). Exit codes (DESIGN.md §5):
 0 all pass; 1 a fail or inconclusive verdict; 2 plan or bench invalid (nothing touched);
@@ -27,6 +27,8 @@ from fivegbench.bench import LoadedBench, default_bench, load_bench
 from fivegbench.captures import read_capture
 from fivegbench.display import RichDisplay
 from fivegbench.errors import FivegbenchError, PlanError
+from fivegbench.nr.bandwidth import n_rb
+from fivegbench.nr.datarate import QM, peak_rate_mbps, tdd_fractions
 from fivegbench.plan.expand import Step, expand
 from fivegbench.plan.load import LoadedPlan, load_plan
 from fivegbench.plan.show import steps_table
@@ -239,6 +241,73 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list):
         return [_finite(v) for v in value]
     return value
+
+
+@main.group()
+def nr() -> None:
+    """3GPP NR calculations."""
+
+
+@nr.command("peak-rate")
+@click.option("--bandwidth", required=True, help="Channel bandwidth, e.g. 100MHz.")
+@click.option("--scs", required=True, help="Subcarrier spacing, e.g. 30kHz.")
+@click.option("--layers", type=click.IntRange(1, 8), default=1, show_default=True)
+@click.option(
+    "--modulation", type=click.Choice(sorted(QM), case_sensitive=False), default="256qam", show_default=True
+)
+@click.option(
+    "--direction", type=click.Choice(["dl", "ul"], case_sensitive=False), default="dl", show_default=True
+)
+@click.option("--tdd", "pattern", help="TDD slot pattern such as DDDSU (FDD when absent).")
+@click.option("--special", help="Special slot split D:G:U symbols, e.g. 10:2:2.")
+@click.option(
+    "--fr", type=click.Choice(["fr1", "fr2"]), help="Frequency range (default: FR2 at 120 kHz SCS)."
+)
+@click.option(
+    "--scaling-factor", type=click.Choice(["1", "0.8", "0.75", "0.4"]), default="1", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def peak_rate(
+    bandwidth: str,
+    scs: str,
+    layers: int,
+    modulation: str,
+    direction: str,
+    pattern: str | None,
+    special: str | None,
+    fr: str | None,
+    scaling_factor: str,
+    as_json: bool,
+) -> None:
+    """Approximate peak data rate (TS 38.306 §4.1.2), times the TDD share of symbols."""
+    try:
+        bandwidth_hz = units.parse(bandwidth, "frequency")
+        scs_hz = units.parse(scs, "frequency")
+        fr = fr or ("fr2" if scs_hz >= 120e3 else "fr1")
+        fdd = peak_rate_mbps(
+            bandwidth_hz, scs_hz, layers, modulation, direction.lower(), fr, float(scaling_factor)
+        )
+        fractions = tdd_fractions(pattern, special)
+    except (ValueError, units.UnitParseError) as exc:
+        _fail(FivegbenchError(str(exc)), EXIT_INVALID)
+    share = fractions.dl if direction.lower() == "dl" else fractions.ul
+    result = {
+        "peak_rate_mbps": fdd * share,
+        "fdd_equivalent_mbps": fdd,
+        "dl_fraction": fractions.dl,
+        "ul_fraction": fractions.ul,
+        "direction": direction.lower(),
+        "n_prb": n_rb(bandwidth_hz, scs_hz, fr2=fr == "fr2"),
+        "layers": layers,
+        "modulation": modulation.lower(),
+        "frequency_range": fr,
+        "clause": "TS 38.306 §4.1.2 [V2]",
+    }
+    if as_json:
+        click.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            click.echo(f"{key:<22} {value}")
 
 
 @main.group()
