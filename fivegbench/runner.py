@@ -28,6 +28,7 @@ from fivegbench.plan.load import LoadedPlan
 from fivegbench.presets import requirements_for
 from fivegbench.record import MeasurementRecord, RunRecord
 from fivegbench.report.html import render
+from fivegbench.report.junit import junit_xml
 from fivegbench.store import Journal, measurements, utc_now, write_atomic, write_record
 from fivegbench.transport.base import IoLog
 from fivegbench.verdict import Verdict, judge
@@ -220,6 +221,10 @@ def execute(ctx: RunContext) -> RunRecord:
     write_atomic(
         ctx.run_dir / "report.html",
         render(record, measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status))),
+    )
+    write_atomic(
+        ctx.run_dir / "junit.xml",
+        junit_xml(record, measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status))),
     )
     return record
 

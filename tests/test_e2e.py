@@ -185,3 +185,20 @@ def test_sigint_to_background_run_exits_3_with_rf_off(tmp_path, signals):
     assert "ABORTED" in record["counts"]
     lines = (run_dir / "journal.jsonl").read_text().splitlines()
     assert 1 <= len(lines) < 8 and all(json.loads(line) for line in lines)  # no half-written line
+
+
+XSD = ROOT.parent / "shared/data/junit/junit-10.xsd"
+
+
+@pytest.mark.skipif(not XSD.exists(), reason="../shared/data is not beside this checkout")
+def test_demo_junit_validates_against_the_schema(demo_run):
+    from lxml import etree
+
+    _, run_dir = demo_run
+    document = etree.parse(str(run_dir / "junit.xml"))
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    assert schema.validate(document), schema.error_log
+    suite = document.getroot()
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("8", "1", "0")
+    failed = suite.findall("testcase/failure")
+    assert len(failed) == 1 and "46 dBm" in failed[0].getparent().get("name")
