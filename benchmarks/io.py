@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pyvisa
-from timing import median_seconds, paired_medians
+from timing import paired_medians
 
 from fivegbench.bench import Instruments, load_bench
 from fivegbench.drivers.analyzer.rs_fsw import RsFsw
@@ -115,13 +115,12 @@ def io_figures(tmp: Path) -> list[Row]:
         fsw.rbw = 1e6
         fsw.single_sweep(fsw.sweep_time)
         nbytes = TRACE_POINTS * 4
-        ours = median_seconds(fsw.trace_dbm, 30)
         with socket.create_connection(("127.0.0.1", port)) as raw:
             raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             payload = raw_block_query(raw, b"TRAC:DATA? TRACE1")
             if len(payload) != nbytes or b"\n" not in payload:  # random floats contain LF bytes
                 raise RuntimeError("unexpected trace payload")
-            base = median_seconds(lambda: raw_block_query(raw, b"TRAC:DATA? TRACE1"), 30)
+            ours, base = paired_medians(fsw.trace_dbm, lambda: raw_block_query(raw, b"TRAC:DATA? TRACE1"), 60)
         ours_mbs, base_mbs = nbytes / ours / 1e6, nbytes / base / 1e6
         rows.append(
             (

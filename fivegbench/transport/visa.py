@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 # pyvisa-py raises raw OSErrors next to VisaIOError (instrument-comms.md §1.6).
 IO_ERRORS = (pyvisa.errors.VisaIOError, OSError)
+RECV_SIZE = 1 << 20
 
 
 class VisaTransport:
@@ -75,14 +76,22 @@ class VisaTransport:
         sock = self.socket
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # pyvisa-py receives at most max_recv_size (4096) bytes per recv(); a trace of
+            # 400 kB then costs a hundred loop turns. Let one recv() take what the socket holds.
+            session = self._session()
+            if hasattr(session, "max_recv_size"):
+                session.max_recv_size = RECV_SIZE
+
+    def _session(self) -> object | None:
+        """pyvisa-py's session object behind the resource (None with another backend)."""
+        if self._inst is None:
+            return None
+        return getattr(self._rm.visalib, "sessions", {}).get(self._inst.session)
 
     @property
     def socket(self) -> socket.socket | None:
         """The TCP socket of a pyvisa-py SOCKET session (None for other session types)."""
-        if self._inst is None:
-            return None
-        session = getattr(self._rm.visalib, "sessions", {}).get(self._inst.session)
-        interface = getattr(session, "interface", None)
+        interface = getattr(self._session(), "interface", None)
         return interface if isinstance(interface, socket.socket) else None
 
     @property
@@ -134,7 +143,7 @@ class VisaTransport:
                 if digits == 0:
                     raise InstrumentError(self.role, message, None, "indefinite-length block not supported")
                 length = int(inst.read_bytes(digits).decode("ascii"))
-                payload = inst.read_bytes(length + 1)
+                payload = inst.read_bytes(length + 1, chunk_size=length + 1)
         except IO_ERRORS as exc:
             raise InstrumentError(self.role, message, None, f"block read failed: {exc}") from exc
         if payload[-1:] != b"\n":
