@@ -25,6 +25,16 @@ def check(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench) -> None
         return loaded.error(step.sources.get(param, f"steps[{step.plan_step}]"), message)
 
     check_plan_safety(bench, list(steps), error)
+    attenuator = bench.bench.instruments.get("attenuator")
+    for step in steps:
+        wanted = step.params.get("attenuation")
+        if wanted is None:
+            continue
+        if attenuator is None:
+            raise error(step, "attenuation", f"sets an attenuation, but {bench.file} has no attenuator role")
+        most = attenuator.limits.max_attenuation
+        if most is not None and float(wanted) > most:
+            raise error(step, "attenuation", f"{wanted:g} dB is above the bench attenuator's {most:g} dB")
     checked: set[int] = set()
     for step in steps:
         if isinstance(step.limits, dict) and step.plan_step not in checked:

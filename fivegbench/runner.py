@@ -21,7 +21,7 @@ from fivegbench import __version__
 from fivegbench.bench import Instruments, LoadedBench, SafeState, apply_safe_state, connect
 from fivegbench.errors import FivegbenchError
 from fivegbench.measure.base import MeasureContext, Measurement, Outcome
-from fivegbench.measure.cell import GnbSetup
+from fivegbench.measure.cell import AttenuatorSetup, GnbSetup
 from fivegbench.measure.kinds import KINDS
 from fivegbench.plan.expand import Step
 from fivegbench.plan.load import LoadedPlan
@@ -133,11 +133,16 @@ def _record(step: Step, verdict: Verdict, time: str, **extra: Any) -> Measuremen
 
 
 def _measure_one(
-    ctx: RunContext, mctx: MeasureContext, setup: GnbSetup | None, step: Step
+    ctx: RunContext,
+    mctx: MeasureContext,
+    setup: GnbSetup | None,
+    attenuator: AttenuatorSetup,
+    step: Step,
 ) -> MeasurementRecord:
     try:
         if setup is not None:
             setup.apply(step.cell, step.test_model)
+        attenuator.apply(step.params)
         outcome: Outcome = ctx.measurements[step.kind](mctx, step)
         requirements = requirements_for(step, ctx.loaded_plan.plan.dut)
         judgement = judge(
@@ -265,11 +270,12 @@ def _run_steps(
 def _loop(ctx: RunContext, instruments: Instruments, journal: Journal, tally: Tally) -> str:
     mctx = MeasureContext(instruments, ctx.bench, ctx.run_dir / "captures", ctx.loaded_plan.plan.dut)
     setup = GnbSetup(instruments.gnb) if instruments.gnb is not None else None
+    attenuator = AttenuatorSetup(instruments.attenuator)
     for step in ctx.steps:
         if ctx.stop.requested:
             return "aborted"
         ctx.display.step_started(step)
-        record = _measure_one(ctx, mctx, setup, step)
+        record = _measure_one(ctx, mctx, setup, attenuator, step)
         with ctx.stop.critical():
             journal.append(record)
             tally.add(record)

@@ -62,3 +62,18 @@ def test_good_plans_pass():
     for text in (plan(), plan(kind="rf.aclr"), plan(limits="{channel_power: {min: 30 dBm, max: 50 dBm}}")):
         loaded = parse_plan(text, file="p.yaml")
         preflight.check(loaded, expand(loaded), bench)
+
+
+def test_attenuation_needs_an_attenuator_within_its_range(tmp_path):
+    text = plan().replace("sweep: {tx_power: [40 dBm, 43 dBm]}", "sweep: {attenuation: [10 dB, 120 dB]}")
+    loaded = parse_plan(text, file="p.yaml")
+    bench = load_bench(ROOT / "instruments/benches/sim.yaml")
+    with pytest.raises(PlanError, match="above the bench attenuator's 95 dB") as info:
+        preflight.check(loaded, expand(loaded), bench)
+    assert str(info.value).startswith("p.yaml:7:")
+    no_attenuator = tmp_path / "bench.yaml"
+    sim = (ROOT / "instruments/benches/sim.yaml").read_text()
+    start = sim.index("  attenuator:")
+    no_attenuator.write_text(sim[:start] + sim[sim.index("# Loss between") :])
+    with pytest.raises(PlanError, match="no attenuator role"):
+        preflight.check(loaded, expand(loaded), load_bench(no_attenuator))

@@ -241,3 +241,34 @@ def test_second_signal_during_a_journal_write_waits_for_the_line(tmp_path):
         ctx.stop.on_signal()  # deferred: the section finishes first
         finished = True
     assert finished
+
+
+@dataclass
+class FakeAttenuator:
+    settings: list[float] = field(default_factory=list)
+
+    def set_attenuation(self, db: float) -> float:
+        self.settings.append(db)
+        return db
+
+    def to_maximum(self) -> float:
+        self.settings.append(95.0)
+        return 95.0
+
+
+def test_attenuation_is_set_when_it_changes_then_maximum_at_the_end(tmp_path):
+    ctx = make_context(tmp_path, echo_power)
+    text = PLAN.replace("ON_ERROR", "stop").replace(
+        "sweep: {tx_power: [30 dBm, 33 dBm, 36 dBm]}", "sweep: {attenuation: [10 dB, 10 dB, 20 dB]}"
+    )
+    loaded = parse_plan(text, file="p.yaml")
+    attenuator, gnb = FakeAttenuator(), FakeGnb()
+
+    @contextmanager
+    def connector(bench, roles, iolog):
+        yield Instruments(gnb=gnb, attenuator=attenuator)
+
+    ctx.loaded_plan, ctx.steps, ctx.connector = loaded, expand(loaded), connector
+    record = execute(ctx)
+    assert record.exit_code == 0
+    assert attenuator.settings == [10.0, 20.0, 95.0]

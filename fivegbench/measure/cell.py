@@ -1,11 +1,14 @@
-"""Bring the gNB to the cell configuration a step needs, sending only what changed."""
+"""Bring the bench to what a step needs (the gNB's cell configuration, the attenuator's
+setting), sending only what changed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.drivers.gnb.console import GnbConsole
+from fivegbench.errors import BenchError
 
 
 @dataclass
@@ -49,3 +52,20 @@ class GnbSetup:
         if not self.rf_on:
             self.gnb.rf_on()
             self.rf_on = True
+
+
+@dataclass
+class AttenuatorSetup:
+    """Sets the programmable attenuator when a step asks for an ``attenuation`` (and it changed)."""
+
+    attenuator: ScpiAttenuator | None
+    attenuation: float | None = None
+
+    def apply(self, params: dict[str, Any]) -> None:
+        wanted = params.get("attenuation")
+        if wanted is None or wanted == self.attenuation:
+            return
+        if self.attenuator is None:
+            raise BenchError("the step sets an attenuation, but the bench has no attenuator role")
+        self.attenuator.set_attenuation(float(wanted))
+        self.attenuation = float(wanted)
