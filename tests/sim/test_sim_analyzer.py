@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import socket
 import time
 from collections.abc import Iterator
 
@@ -24,54 +23,9 @@ from fivegbench.sim.spectrum import (
     swept_trace,
 )
 from fivegbench.sim.world import World
+from tests.sim.rawclient import Client
 
 FC = 3.75e9
-TIMEOUT_S = 10.0
-
-
-class Client:
-    """Raw-socket controller (same framing rules as a VISA SOCKET session)."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._buffer = b""
-
-    def write(self, message: str | bytes) -> None:
-        self.sock.sendall((message.encode() if isinstance(message, str) else message) + b"\n")
-
-    def _fill(self) -> None:
-        chunk = self.sock.recv(1 << 16)
-        if not chunk:
-            raise ConnectionError("server closed the connection")
-        self._buffer += chunk
-
-    def _take(self, count: int) -> bytes:
-        while len(self._buffer) < count:
-            self._fill()
-        data, self._buffer = self._buffer[:count], self._buffer[count:]
-        return data
-
-    def read_line(self) -> str:
-        while b"\n" not in self._buffer:
-            self._fill()
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return line.decode("latin-1")
-
-    def query(self, message: str) -> str:
-        self.write(message)
-        return self.read_line()
-
-    def query_block(self, message: str) -> bytes:
-        self.write(message)
-        assert self._take(1) == b"#"
-        n = int(self._take(1))
-        payload = self._take(int(self._take(n)))
-        assert self._take(1) == b"\n"
-        return payload
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
