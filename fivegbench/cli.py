@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 from rich.console import Console
@@ -41,7 +41,7 @@ EXIT_INVALID = 2
 EXIT_ERROR = 3
 
 
-def _fail(error: FivegbenchError, code: int) -> None:
+def _fail(error: FivegbenchError, code: int) -> NoReturn:
     # A plan error already reads "file:line:col: key: message"; others get a prefix.
     click.echo(str(error) if isinstance(error, PlanError) else f"error: {error}", err=True)
     sys.exit(code)
