@@ -33,7 +33,7 @@ from fivegbench.plan.expand import Step, expand
 from fivegbench.plan.load import LoadedPlan, load_plan
 from fivegbench.plan.show import steps_table
 from fivegbench.record import RunRecord
-from fivegbench.runner import RunContext, StopControl, execute
+from fivegbench.runner import AbortNow, RunContext, StopControl, execute
 from fivegbench.sim.bench import simulated_bench
 from fivegbench.store import copy_inputs, create_run_dir, index_run
 
@@ -127,8 +127,13 @@ def run(obj: dict[str, Any], plan: Path, bench_path: Path | None, results_root: 
         loaded, steps, bench = _checked(plan, bench_path)
     stop = StopControl()
     _install_signal_handlers(stop)
-    with _errors(debug, EXIT_ERROR):
-        record, run_dir = _run(loaded, steps, bench, results_root, stop, debug)
+    try:
+        with _errors(debug, EXIT_ERROR):
+            record, run_dir = _run(loaded, steps, bench, results_root, stop, debug)
+    except AbortNow:  # interrupted twice before the runner took over: nothing was switched on
+        _fail(
+            FivegbenchError("aborted before the first measurement; no instrument was configured"), EXIT_ERROR
+        )
     counts = ", ".join(f"{n} {verdict}" for verdict, n in record.counts.items())
     click.echo(f"{record.status}: {counts}; exit {record.exit_code}")
     click.echo(f"report: {run_dir / 'report.html'}")
