@@ -20,6 +20,7 @@ import pyvisa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fivegbench import units
+from fivegbench.drivers.analyzer.keysight_x import KeysightX
 from fivegbench.drivers.analyzer.rs_fsw import RsFsw
 from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.drivers.gnb.console import GnbConsole
@@ -45,7 +46,13 @@ def default_bench() -> Path:
 
 
 # driver name -> the role it can fill
-DRIVERS = {"rs_fsw": "analyzer", "gnb_console": "gnb", "scpi_attenuator": "attenuator"}
+DRIVERS = {
+    "rs_fsw": "analyzer",
+    "keysight_x": "analyzer",
+    "gnb_console": "gnb",
+    "scpi_attenuator": "attenuator",
+}
+ANALYZERS: dict[str, type[RsFsw] | type[KeysightX]] = {"rs_fsw": RsFsw, "keysight_x": KeysightX}
 
 
 def _quantity(kind: str) -> Callable[[Any], float]:
@@ -72,7 +79,7 @@ class InstrumentLimits(_Model):
 
 
 class InstrumentConfig(_Model):
-    driver: Literal["rs_fsw", "gnb_console", "scpi_attenuator"]
+    driver: Literal["rs_fsw", "keysight_x", "gnb_console", "scpi_attenuator"]
     resource: str
     model: str | None = None
     serial: str | None = None
@@ -167,7 +174,7 @@ def load_bench(path: Path) -> LoadedBench:
 class Instruments:
     """The connected drivers of one run and what they said about themselves."""
 
-    analyzer: RsFsw | None = None
+    analyzer: RsFsw | KeysightX | None = None
     gnb: GnbConsole | None = None
     attenuator: ScpiAttenuator | None = None
     identities: dict[str, str] = field(default_factory=dict)
@@ -200,9 +207,10 @@ def connect(loaded: LoadedBench, roles: set[str], iolog: IoLog) -> Iterator[Inst
             return transport
 
         if "analyzer" in roles:
-            instruments.analyzer = RsFsw(visa("analyzer"))
-            instruments.identities["analyzer"] = instruments.analyzer.idn()
-            instruments.analyzer.prepare()
+            analyzer = ANALYZERS[bench.instruments["analyzer"].driver](visa("analyzer"))
+            instruments.identities["analyzer"] = analyzer.idn()
+            analyzer.prepare()
+            instruments.analyzer = analyzer
         if "attenuator" in roles:
             limit = bench.instruments["attenuator"].limits.max_attenuation
             instruments.attenuator = ScpiAttenuator(visa("attenuator"), max_db=limit or 95.0)

@@ -17,18 +17,13 @@ PLANS = sorted(p.stem for p in (ROOT / "testplans").glob("*.yaml") if p.name != 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     @cache
-    def run_plan(stem: str) -> tuple[int, list[dict]]:
+    def run_plan(stem: str, bench: str = "sim") -> tuple[int, list[dict]]:
         results = tmp_path_factory.mktemp(stem)
+        plan = ROOT / "testplans" / f"{stem}.yaml"
+        bench_file = ROOT / "instruments/benches" / f"{bench}.yaml"
+        command = ["run", str(plan), "--bench", str(bench_file), "--results", str(results)]
         proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "fivegbench",
-                "run",
-                str(ROOT / "testplans" / f"{stem}.yaml"),
-                "--results",
-                str(results),
-            ],
+            [sys.executable, "-m", "fivegbench", *command],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -55,3 +50,10 @@ def test_rf_conformance_passes_at_rated_power(run):
     # the simulated carrier occupies BW_Config = 98.28 MHz: its 99 % bandwidth is just below
     assert 96e6 < values["obw"] <= 100e6
     assert values["sem_margin"] > 0
+
+
+def test_rf_conformance_on_the_keysight_bench(run):
+    code, lines = run("rf-conformance", "sim-keysight")
+    assert code == 0 and [line["verdict"] for line in lines] == ["PASS"] * len(lines)
+    power = [line["values"]["channel_power"]["value"] for line in lines if line["kind"] == "rf.power"]
+    assert all(abs(p - 43.0) < 0.5 for p in power)  # the same world seen through another analyzer

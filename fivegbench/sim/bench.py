@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from fivegbench.bench import LoadedBench
 from fivegbench.sim.analyzer import SimFsw
+from fivegbench.sim.analyzer_keysight import SimN9030B
 from fivegbench.sim.attenuator import SimAttenuator
 from fivegbench.sim.gnb import SimGnbConsole
-from fivegbench.sim.scpi import ScpiServer
+from fivegbench.sim.scpi import ScpiEngine, ScpiServer
 from fivegbench.sim.world import World
+
+# bench driver name -> the simulated SCPI instrument that answers it
+SCPI_PERSONALITIES: dict[str, Callable[[World, str], ScpiEngine]] = {
+    "rs_fsw": SimFsw,
+    "keysight_x": SimN9030B,
+    "scpi_attenuator": SimAttenuator,
+}
 
 
 @dataclass(frozen=True)
@@ -34,13 +42,8 @@ def simulated_bench(loaded: LoadedBench, console: str = "socket") -> Iterator[Ru
     resources: dict[str, str] = {}
     with ExitStack() as stack:
         for role, config in sorted(loaded.bench.instruments.items(), key=lambda kv: kv[0] != "analyzer"):
-            if config.driver in ("rs_fsw", "scpi_attenuator"):
-                serial = config.serial or "100000"
-                engine = (
-                    SimFsw(world, serial=serial)
-                    if config.driver == "rs_fsw"
-                    else SimAttenuator(world, serial)
-                )
+            if config.driver in SCPI_PERSONALITIES:
+                engine = SCPI_PERSONALITIES[config.driver](world, config.serial or "100000")
                 server = ScpiServer(engine)
                 server.start()
                 stack.callback(server.stop)

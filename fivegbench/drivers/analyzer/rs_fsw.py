@@ -8,36 +8,20 @@ the order explicitly rather than trusting the preset.
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from fivegbench.drivers.analyzer.trace import GAUSSIAN_ENBW_FACTOR, Trace
 from fivegbench.drivers.scpi_errors import drain_errors
 from fivegbench.drivers.settings import Setting, as_bool, in_range, int_in_range, one_of, scpi_bool
 from fivegbench.errors import InstrumentError
 from fivegbench.transport.base import MessageTransport
 
+__all__ = ["GAUSSIAN_ENBW_FACTOR", "RsFsw", "Trace"]
+
 log = logging.getLogger(__name__)
 
-# The FSW's swept RBW filters are Gaussian: ENBW = RBW * sqrt(pi / (4 ln 2)) ~= 1.0645 * RBW.
-GAUSSIAN_ENBW_FACTOR = math.sqrt(math.pi / (4 * math.log(2)))
-
-
-@dataclass(frozen=True)
-class Trace:
-    """One swept trace: power per point in dBm (RMS detector), with its frequency axis."""
-
-    freqs_hz: np.ndarray
-    power_dbm: np.ndarray
-    rbw_hz: float
-    vbw_hz: float
-    detector: str
-    sweep_time_s: float
-    attenuation_db: float
-    reference_level_dbm: float
-    overload: bool
-    enbw_factor: float = GAUSSIAN_ENBW_FACTOR
+# The FSW's swept RBW filters are Gaussian: ENBW = GAUSSIAN_ENBW_FACTOR * RBW (the Trace default).
 
 
 class RsFsw:

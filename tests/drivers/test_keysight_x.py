@@ -1,0 +1,197 @@
+"""Exact-exchange protocol tests for the Keysight X-series driver against the scripted transport."""
+
+import struct
+
+import numpy as np
+import pytest
+
+from fivegbench.drivers.analyzer.keysight_x import KeysightX
+from fivegbench.drivers.analyzer.rs_fsw import GAUSSIAN_ENBW_FACTOR, Trace
+from fivegbench.drivers.analyzer.trace import Trace as SharedTrace
+from fivegbench.errors import InstrumentError
+from fivegbench.transport.scripted import ScriptedTransport
+
+NO_ERROR = ("SYST:ERR?", '+0,"No error"')
+
+SETTINGS = [
+    ("center_frequency", 3.75e9, ":SENS:FREQ:CENT 3750000000", "+3.75000000E+009"),
+    ("span", 200e6, ":SENS:FREQ:SPAN 200000000", "2.0E+08"),
+    ("rbw", 100e3, ":SENS:BAND:RES 100000", "100000"),
+    ("vbw", 1e6, ":SENS:BAND:VID 1000000", "1E6"),
+    ("reference_level", -3.5, ":DISP:WIND:TRAC:Y:SCAL:RLEV -3.5", "-3.50E+00"),
+    ("attenuation", 20, ":SENS:POW:ATT 20", "+20"),
+    ("attenuation_auto", True, ":SENS:POW:ATT:AUTO ON", "1"),
+    ("attenuation_auto", False, ":SENS:POW:ATT:AUTO OFF", "0"),
+    ("detector", "aver", ":SENS:DET:TRAC AVER", "AVER"),
+    ("detector", "NORM", ":SENS:DET:TRAC NORM", "NORM"),
+    ("average_type", "rms", ":SENS:AVER:TYPE RMS", "RMS"),
+    ("average_type", "LOG", ":SENS:AVER:TYPE LOG", "LOG"),
+    ("sweep_points", 1, ":SENS:SWE:POIN 1", "+1"),
+    ("sweep_points", 100001, ":SENS:SWE:POIN 100001", "+100001"),
+    ("sweep_time", 0.05, ":SENS:SWE:TIME 0.05", "5.000000000E-02"),
+    ("continuous", False, ":INIT:CONT OFF", "0"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "command", "reply"), SETTINGS)
+def test_setting_write_and_read(name, value, command, reply):
+    query = getattr(KeysightX, name).get_command
+    assert query == getattr(KeysightX, name).set_command + "?"
+    with ScriptedTransport([(command, None), (query, reply)]) as t:
+        analyzer = KeysightX(t)
+        setattr(analyzer, name, value)
+        read_back = getattr(analyzer, name)
+    expected = getattr(KeysightX, name).validator(value)
+    assert read_back == pytest.approx(expected) if isinstance(expected, float) else read_back == expected
+
+
+REJECTED = [
+    ("center_frequency", -1.0),
+    ("center_frequency", float("nan")),
+    ("span", 1e12),
+    ("rbw", 0.0),
+    ("rbw", 10e6),
+    ("vbw", -5.0),
+    ("reference_level", 45.0),
+    ("attenuation", 72),
+    ("attenuation_auto", "yes"),
+    ("detector", "RMS"),
+    ("average_type", "POWER"),
+    ("sweep_points", 0),
+    ("sweep_points", 100002),
+    ("sweep_points", 1000.5),
+    ("sweep_time", 0.0),
+    ("continuous", 1),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), REJECTED)
+def test_validator_rejects_with_nothing_sent(name, value):
+    with ScriptedTransport([]) as t, pytest.raises(ValueError, match=name):
+        setattr(KeysightX(t), name, value)
+    assert t.sent == []
+
+
+def test_idn_and_prepare():
+    idn = "Keysight Technologies,N9030B,MY12345678,A.33.03"
+    pairs = [
+        ("*IDN?", idn),
+        ("*CLS", None),
+        (":INIT:CONT OFF", None),
+        (":FORM REAL,32", None),
+        (":FORM:BORD SWAP", None),
+        NO_ERROR,
+    ]
+    with ScriptedTransport(pairs) as t:
+        analyzer = KeysightX(t)
+        assert analyzer.idn() == idn
+        analyzer.prepare()
+
+
+def test_prepare_reports_an_error_from_the_queue():
+    pairs = [
+        ("*CLS", None),
+        (":INIT:CONT OFF", None),
+        (":FORM REAL,32", None),
+        (":FORM:BORD SWAP", None),
+        ("SYST:ERR?", '-222,"Data out of range"'),
+        NO_ERROR,
+    ]
+    with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError) as info:
+        KeysightX(t, role="sa").prepare()
+    assert info.value.code == -222
+    assert "Data out of range" in str(info.value) and "more" not in str(info.value)
+
+
+def test_error_queue_becomes_instrument_error_with_code():
+    pairs = [("SYST:ERR?", '-113,"Undefined header"'), ("SYST:ERR?", '-222,"Data out of range"'), NO_ERROR]
+    with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError) as info:
+        KeysightX(t).check_errors("configure")
+    assert info.value.code == -113
+    assert "Undefined header" in str(info.value) and "+1 more" in str(info.value)
+
+
+def test_signed_no_error_reply_is_an_empty_queue():
+    with ScriptedTransport([NO_ERROR]) as t:
+        KeysightX(t).check_errors("x")
+
+
+def test_trace_is_decoded_little_endian():
+    values = np.array([-10.5, -80.25, 3.0], dtype="<f4")
+    with ScriptedTransport([(":TRAC:DATA? TRACE1", values.tobytes())]) as t:
+        trace = KeysightX(t).trace_dbm()
+    np.testing.assert_array_equal(trace, values.astype(float))
+    assert trace.dtype == np.float64
+    assert struct.unpack("<f", values.tobytes()[:4])[0] == -10.5
+
+
+def test_big_endian_payload_is_not_what_we_decode():
+    """The preset byte order (NORMal, big-endian) would be misread: prepare must send SWAP."""
+    values = np.array([-10.5, -80.25], dtype=">f4")
+    with ScriptedTransport([(":TRAC:DATA? TRACE1", values.tobytes())]) as t:
+        trace = KeysightX(t).trace_dbm()
+    assert not np.allclose(trace, values.astype(float))
+
+
+def test_trace_with_partial_float_is_an_error():
+    with ScriptedTransport([(":TRAC:DATA? TRACE1", b"\x00" * 7)]) as t, pytest.raises(InstrumentError):
+        KeysightX(t).trace_dbm()
+
+
+@pytest.mark.parametrize(("reply", "overload"), [("+0", False), ("1", True), ("+3", True), ("2", False)])
+def test_overload_is_bit_0_of_questionable_integrity(reply, overload):
+    with ScriptedTransport([(":STAT:QUES:INT:COND?", reply)]) as t:
+        assert KeysightX(t).overloaded() is overload
+
+
+def acquire_pairs(values: np.ndarray, overload: str = "+1") -> list:
+    return [
+        (":SENS:FREQ:CENT 3750000000", None),
+        (":SENS:FREQ:SPAN 200000000", None),
+        (":SENS:BAND:RES 100000", None),
+        (":SENS:BAND:VID 1000000", None),
+        (":SENS:SWE:POIN 101", None),
+        (":SENS:DET:TRAC AVER", None),
+        (":SENS:AVER:TYPE RMS", None),
+        (":DISP:WIND:TRAC:Y:SCAL:RLEV 10", None),
+        (":SENS:POW:ATT:AUTO ON", None),
+        NO_ERROR,
+        (":SENS:SWE:TIME?", "+5.000000000E-02"),
+        (":SENS:POW:ATT?", "+20"),
+        (":INIT:IMM;*OPC?", "1"),
+        (":TRAC:DATA? TRACE1", values.tobytes()),
+        (":STAT:QUES:INT:COND?", overload),
+        NO_ERROR,
+    ]
+
+
+def test_acquire_exchange():
+    values = np.linspace(-60, -20, 101).astype("<f4")
+    with ScriptedTransport(acquire_pairs(values)) as t:
+        trace = KeysightX(t).acquire(3.75e9, 200e6, 100e3, 1e6, 101, 10.0)
+    assert isinstance(trace, Trace) and Trace is SharedTrace
+    assert trace.overload is True
+    assert trace.detector == "RMS" and trace.enbw_factor == GAUSSIAN_ENBW_FACTOR
+    assert trace.sweep_time_s == 0.05 and trace.attenuation_db == 20
+    assert trace.rbw_hz == 100e3 and trace.vbw_hz == 1e6 and trace.reference_level_dbm == 10.0
+    assert trace.freqs_hz[0] == 3.65e9 and trace.freqs_hz[-1] == 3.85e9
+    np.testing.assert_allclose(trace.power_dbm, values)
+
+
+def test_acquire_with_wrong_point_count_is_an_error():
+    values = np.zeros(100, dtype="<f4")
+    pairs = acquire_pairs(values)[:14]
+    with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError, match="100 points, asked 101"):
+        KeysightX(t).acquire(3.75e9, 200e6, 100e3, 1e6, 101, 10.0)
+
+
+def test_acquire_stops_at_a_rejected_argument():
+    pairs = [(":SENS:FREQ:CENT 3750000000", None), (":SENS:FREQ:SPAN 200000000", None)]
+    with ScriptedTransport(pairs) as t, pytest.raises(ValueError, match="rbw"):
+        KeysightX(t).acquire(3.75e9, 200e6, 20e6, 1e6, 101, 10.0)
+    assert t.sent == [":SENS:FREQ:CENT 3750000000", ":SENS:FREQ:SPAN 200000000"]
+
+
+def test_opc_reply_other_than_one_is_an_error():
+    with ScriptedTransport([(":INIT:IMM;*OPC?", "0")]) as t, pytest.raises(InstrumentError):
+        KeysightX(t).single_sweep(0.1)
