@@ -8,13 +8,13 @@ carries the fivegbench absolute scale, else dBFS (dB re |x|² = 1) with ``absolu
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fivegbench.captures import IqCapture
 from fivegbench.nr.bands import bands_for_frequency
 from fivegbench.nr.bandwidth import FR1_MAX_HZ, n_rb
-from fivegbench.nr.masks import obue_mask
+from fivegbench.nr.masks import OBUE_BANDS_ABOVE_1GHZ, Mask, obue_mask
 from fivegbench.reduce.aclr import aclr
 from fivegbench.reduce.evm import evm
 from fivegbench.reduce.freq_error import frequency_error, ppm
@@ -121,25 +121,45 @@ def analyze_obw(capture: IqCapture, carrier: Carrier, options: Options) -> dict[
     }
 
 
-def _band_for(capture: IqCapture, options: Options) -> tuple[str, bool]:
+def _band_for(capture: IqCapture, options: Options) -> tuple[str | None, bool]:
     """The operating band: as given, or the one the centre frequency lies in. Where bands
     overlap (n77/n78), the narrowest is assumed; it only changes where the mask region ends,
-    far outside a capture's span. Returns (band, assumed)."""
+    far outside a capture's span. None when the frequency is in no NR downlink band.
+    Returns (band, assumed)."""
     if options.band is not None:
         return options.band, False
     found = bands_for_frequency(capture.center_hz, "dl")
     if not found:
-        raise ValueError(f"{capture.center_hz / 1e6:.3f} MHz is in no NR downlink band; give --band")
+        return None, True
     narrowest = min(found, key=lambda b: b.dl_width_hz or 0.0)
     return narrowest.name, len(found) > 1
+
+
+def _mask_for(capture: IqCapture, options: Options, band: str | None) -> tuple[Mask, bool]:
+    """The band's OBUE mask, or (when the frequency is in no band, or in one whose table is not
+    encoded) the Wide Area > 1 GHz levels with the region left open so the segments run as far
+    as the capture reaches. Returns (mask, generic)."""
+    bs_class = BS_CLASSES[options.bs_class]
+    if band is not None and (options.band is not None or band in OBUE_BANDS_ABOVE_1GHZ):
+        return obue_mask(options.category, bs_class, band=band, frequency_hz=capture.center_hz), False
+    if capture.center_hz <= 1e9:
+        raise ValueError(f"no OBUE mask is encoded at {capture.center_hz / 1e6:.3f} MHz (only > 1 GHz)")
+    template = obue_mask(options.category, bs_class, band="n78")
+    label = f"{band}, levels of the > 1 GHz table" if band else "no band"
+    generic = replace(
+        template,
+        name=template.name.replace("(n78)", f"({label}; region open)"),
+        region_low_hz=None,
+        region_high_hz=None,
+        delta_f_obue=None,
+    )
+    return generic, True
 
 
 def analyze_sem(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
     spectrum = _spectrum(capture)
     band, assumed = _band_for(capture, options)
-    mask = obue_mask(
-        options.category, BS_CLASSES[options.bs_class], band=band, frequency_hz=capture.center_hz
-    )
+    mask, generic = _mask_for(capture, options, band)
     result = spectrum_emission_mask(
         spectrum.freqs_hz + capture.center_hz,  # masks are tied to the band: RF frequencies
         spectrum.power_dbm,
@@ -164,6 +184,7 @@ def analyze_sem(capture: IqCapture, carrier: Carrier, options: Options) -> dict[
         "mask": mask.name,
         "band": band,
         "band_assumed": assumed,
+        "mask_generic": generic,
         "mask_unverified": mask.unverified,
         "category": options.category,
         "bs_class": BS_CLASSES[options.bs_class],

@@ -106,8 +106,13 @@ def write_capture(
     impedance_ohms: float | None = 50.0,
     description: str = "",
 ) -> Path:
-    """Write ``stem.sigmf-data`` and ``stem.sigmf-meta``; returns the meta path."""
+    """Write ``stem.sigmf-data`` and ``stem.sigmf-meta``; returns the meta path. Refuses (before
+    writing anything) to replace an existing recording."""
     data = stem.with_name(stem.name + ".sigmf-data")
+    meta = stem.with_name(stem.name + ".sigmf-meta")
+    for existing in (data, meta):
+        if existing.exists():
+            raise CaptureError(f"{existing}: already exists; captures are never overwritten")
     np.asarray(iq, dtype="<c8").tofile(data)
     info: dict[str, object] = {
         "core:datatype": "cf32_le",
@@ -125,6 +130,5 @@ def write_capture(
         )
     recording = SigMFFile(data_file=str(data), global_info=info)
     recording.add_capture(0, metadata={"core:frequency": float(center_hz)})
-    meta = stem.with_name(stem.name + ".sigmf-meta")
     recording.tofile(str(meta))
     return meta

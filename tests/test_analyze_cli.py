@@ -126,3 +126,12 @@ def test_evm_and_frequency_error_of_a_constructed_capture(tmp_path):
     assert freq["modulation"] == "16qam" and freq["modulation_detected"] is True  # found from the data
     assert freq["freq_error_hz"] == pytest.approx(-2345.0, abs=3.0)
     assert freq["freq_error_ppm"] == pytest.approx(-2345.0 / 2.14e9 * 1e6, rel=1e-3)
+
+
+def test_sem_outside_the_encoded_bands_uses_the_open_region_mask(tmp_path):
+    fs, n = 61.44e6, 1 << 16
+    meta = write_capture(tmp_path / "cap", band_limited(10.0, 18e6, fs, n), fs, 2.0e9)  # n70: no table
+    proc = analyze("sem", str(meta), "--bandwidth", "20MHz", "--scs", "30kHz", "--json")
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 0 and result["pass"] is True
+    assert result["mask_generic"] is True and "region open" in result["mask"]

@@ -61,3 +61,11 @@ def test_bad_metadata_is_one_clear_error(tmp_path, edit, words):
 def test_missing_file(tmp_path):
     with pytest.raises(CaptureError, match="no such SigMF"):
         read_capture(tmp_path / "nothing.sigmf-meta")
+
+
+def test_an_existing_recording_is_never_overwritten(tmp_path):
+    meta = write_capture(tmp_path / "cap", np.ones(16, complex), 1e6, 2e9)
+    before = (tmp_path / "cap.sigmf-data").read_bytes()
+    with pytest.raises(CaptureError, match="already exists"):
+        write_capture(tmp_path / "cap", np.zeros(16, complex), 1e6, 2e9)
+    assert (tmp_path / "cap.sigmf-data").read_bytes() == before and meta.exists()
