@@ -85,7 +85,33 @@ def _rows(measurements: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield row
 
 
+# Plan fields stored in base units, shown with theirs.
+_FIELD_UNITS = {
+    "center_frequency": "Hz",
+    "bandwidth": "Hz",
+    "scs": "Hz",
+    "tx_power": "dBm",
+    "rated_output_power": "dBm",
+}
+
+
+def _described(fields: dict[str, Any]) -> str:
+    """``key: value`` pairs of the DUT or cell, quantities with units, empty fields left out."""
+    parts = []
+    for key, value in fields.items():
+        if value is None:
+            continue
+        if key in _FIELD_UNITS and isinstance(value, int | float):
+            value = format_value(value, _FIELD_UNITS[key])
+        elif key == "special_slot" and isinstance(value, list):
+            value = ":".join(map(str, value))
+        parts.append(f"{key}: {value}")
+    return "; ".join(parts)
+
+
 def render(record: RunRecord, measurements: Iterable[dict[str, Any]]) -> Iterator[str]:
     """The report page for a run, streamed in pieces (measurements are read as it renders)."""
     template = _environment().get_template("report.html")
-    return template.generate(r=record, rows=_rows(measurements))
+    return template.generate(
+        r=record, rows=_rows(measurements), dut=_described(record.dut), cell=_described(record.cell)
+    )
