@@ -29,6 +29,7 @@ from fivegbench.presets import requirements_for
 from fivegbench.record import MeasurementRecord, RunRecord
 from fivegbench.report.html import render
 from fivegbench.report.junit import junit_xml
+from fivegbench.report.plots import step_plots
 from fivegbench.store import Journal, measurements, utc_now, write_atomic, write_record
 from fivegbench.transport.base import IoLog
 from fivegbench.verdict import Verdict, judge
@@ -223,9 +224,10 @@ def execute(ctx: RunContext) -> RunRecord:
         record,
         measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status)),
     )
+    plots = step_plots(ctx.run_dir, measurements(ctx.run_dir, ()))
     write_atomic(
         ctx.run_dir / "report.html",
-        render(record, measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status))),
+        render(record, measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status)), plots),
     )
     write_atomic(
         ctx.run_dir / "junit.xml",

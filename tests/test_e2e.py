@@ -58,6 +58,7 @@ def test_demo_exits_1_and_reports(demo_run):
     report = (run_dir / "report.html").read_text()
     assert report.count('class="FAIL">FAIL') == 1 and report.count('class="PASS">PASS') == 7
     assert "[U]" in report and "2027-06-30" in report and "Rohde&amp;Schwarz,FSW-26" in report
+    assert report.count("data:image/png;base64,") == 4  # per step: values vs TX power, last spectrum
 
 
 def test_demo_journal_verdicts(demo_run):

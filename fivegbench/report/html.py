@@ -109,9 +109,16 @@ def _described(fields: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def render(record: RunRecord, measurements: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """The report page for a run, streamed in pieces (measurements are read as it renders)."""
+def render(
+    record: RunRecord, measurements: Iterable[dict[str, Any]], plots: dict[str, list[str]] | None = None
+) -> Iterator[str]:
+    """The report page for a run, streamed in pieces (measurements are read as it renders).
+    ``plots``: step name -> base64 PNG images (see :mod:`fivegbench.report.plots`)."""
     template = _environment().get_template("report.html")
     return template.generate(
-        r=record, rows=_rows(measurements), dut=_described(record.dut), cell=_described(record.cell)
+        r=record,
+        rows=_rows(measurements),
+        dut=_described(record.dut),
+        cell=_described(record.cell),
+        plots=plots or {},
     )
