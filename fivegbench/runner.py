@@ -29,7 +29,6 @@ from fivegbench.presets import requirements_for
 from fivegbench.record import MeasurementRecord, RunRecord
 from fivegbench.report.html import render
 from fivegbench.report.junit import junit_xml
-from fivegbench.report.plots import step_plots
 from fivegbench.store import Journal, measurements, utc_now, write_atomic, write_record
 from fivegbench.transport.base import IoLog
 from fivegbench.verdict import Verdict, judge
@@ -224,6 +223,8 @@ def execute(ctx: RunContext) -> RunRecord:
         record,
         measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status)),
     )
+    from fivegbench.report.plots import step_plots  # matplotlib is slow to import: only runs need it
+
     plots = step_plots(ctx.run_dir, measurements(ctx.run_dir, ()))
     write_atomic(
         ctx.run_dir / "report.html",
