@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from fivegbench import units
 from fivegbench.drivers.analyzer.keysight_x import KeysightX
 from fivegbench.drivers.analyzer.rs_fsw import RsFsw
+from fivegbench.drivers.analyzer.swept import SweptAnalyzer
 from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.drivers.gnb.console import GnbConsole
 from fivegbench.drivers.gnb.profile import load_profile
@@ -52,7 +53,7 @@ DRIVERS = {
     "gnb_console": "gnb",
     "scpi_attenuator": "attenuator",
 }
-ANALYZERS: dict[str, type[RsFsw] | type[KeysightX]] = {"rs_fsw": RsFsw, "keysight_x": KeysightX}
+ANALYZERS: dict[str, type[SweptAnalyzer]] = {"rs_fsw": RsFsw, "keysight_x": KeysightX}
 
 
 def _quantity(kind: str) -> Callable[[Any], float]:
@@ -174,7 +175,7 @@ def load_bench(path: Path) -> LoadedBench:
 class Instruments:
     """The connected drivers of one run and what they said about themselves."""
 
-    analyzer: RsFsw | KeysightX | None = None
+    analyzer: SweptAnalyzer | None = None
     gnb: GnbConsole | None = None
     attenuator: ScpiAttenuator | None = None
     identities: dict[str, str] = field(default_factory=dict)

@@ -24,13 +24,9 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
-
+from fivegbench.drivers.analyzer.swept import SweptAnalyzer
 from fivegbench.drivers.analyzer.trace import GAUSSIAN_ENBW_FACTOR, Trace
-from fivegbench.drivers.scpi_errors import drain_errors
 from fivegbench.drivers.settings import Setting, as_bool, in_range, int_in_range, one_of, scpi_bool
-from fivegbench.errors import InstrumentError
-from fivegbench.transport.base import MessageTransport
 
 __all__ = ["GAUSSIAN_ENBW_FACTOR", "OVERLOAD_BIT", "KeysightX", "Trace"]
 
@@ -48,7 +44,7 @@ def _upper(text: str) -> str:
     return text.strip().upper()
 
 
-class KeysightX:
+class KeysightX(SweptAnalyzer):
     """Keysight X-series spectrum analyzer driver. The constructor does no I/O.
 
     Limits are those of the family (up to 110 GHz, 8 MHz swept RBW, 70 dB mechanical
@@ -111,87 +107,13 @@ class KeysightX:
         format=_on_off,
     )
 
-    def __init__(self, transport: MessageTransport, role: str = "analyzer") -> None:
-        self.transport = transport
-        self.role = role
+    PREPARE = ("*CLS", ":INIT:CONT OFF", ":FORM REAL,32", ":FORM:BORD SWAP")
+    SINGLE_SWEEP = ":INIT:IMM;*OPC?"
+    TRACE_QUERY = ":TRAC:DATA? TRACE1"
+    OVERLOAD_QUERY = ":STAT:QUES:INT:COND?"
+    OVERLOAD_MASK = OVERLOAD_BIT
 
-    def idn(self) -> str:
-        """The instrument's raw ``*IDN?`` reply."""
-        return self.transport.query("*IDN?")
-
-    def prepare(self) -> None:
-        """Idempotent initialisation: clear status, single sweeps, binary little-endian traces."""
-        self.transport.write("*CLS")
-        self.transport.write(":INIT:CONT OFF")
-        self.transport.write(":FORM REAL,32")
-        self.transport.write(":FORM:BORD SWAP")
-        self.check_errors("prepare")
-
-    def check_errors(self, context: str) -> None:
-        """Drain the error queue; raise InstrumentError for the first error found."""
-        drain_errors(self.transport, self.role, context)
-
-    def single_sweep(self, expected_time_s: float) -> None:
-        """Start one sweep and wait for it to complete (``:INIT:IMM;*OPC?``)."""
-        with self.transport.timeout(expected_time_s * 1.5 + 5.0):
-            reply = self.transport.query(":INIT:IMM;*OPC?")
-        if reply.strip() != "1":
-            raise InstrumentError(self.role, ":INIT:IMM;*OPC?", None, f"unexpected reply {reply!r}")
-
-    def trace_dbm(self) -> np.ndarray:
-        """Trace 1 as float64 dBm values (REAL,32 little-endian after ``FORM:BORD SWAP``)."""
-        payload = self.transport.query_block(":TRAC:DATA? TRACE1")
-        if len(payload) % 4:
-            raise InstrumentError(
-                self.role, ":TRAC:DATA? TRACE1", None, f"{len(payload)} bytes is not REAL,32"
-            )
-        return np.frombuffer(payload, dtype="<f4").astype(np.float64)
-
-    def overloaded(self) -> bool:
-        """True when the last sweep overloaded the RF input (``STAT:QUES:INT:COND?`` bit 0)."""
-        return bool(int(self.transport.query(":STAT:QUES:INT:COND?")) & OVERLOAD_BIT)
-
-    def acquire(
-        self,
-        center_hz: float,
-        span_hz: float,
-        rbw_hz: float,
-        vbw_hz: float,
-        points: int,
-        reference_level_dbm: float,
-    ) -> Trace:
-        """Configure an RMS sweep (Average detector, power averaging), run it once and fetch the
-        trace with its settings."""
-        self.center_frequency = center_hz
-        self.span = span_hz
-        self.rbw = rbw_hz
-        self.vbw = vbw_hz
-        self.sweep_points = points
+    def select_rms_detector(self) -> None:
+        """The Average detector with power averaging: Keysight's RMS."""
         self.detector = "AVER"
         self.average_type = "RMS"
-        self.reference_level = reference_level_dbm
-        self.attenuation_auto = True
-        self.check_errors("configure sweep")
-        sweep_time = self.sweep_time
-        attenuation = self.attenuation
-        self.single_sweep(sweep_time)
-        power = self.trace_dbm()
-        if power.size != points:
-            raise InstrumentError(
-                self.role, ":TRAC:DATA? TRACE1", None, f"{power.size} points, asked {points}"
-            )
-        overload = self.overloaded()
-        self.check_errors("sweep")
-        freqs = np.linspace(center_hz - span_hz / 2, center_hz + span_hz / 2, points)
-        return Trace(
-            freqs,
-            power,
-            rbw_hz,
-            vbw_hz,
-            "RMS",
-            sweep_time,
-            attenuation,
-            reference_level_dbm,
-            overload,
-            enbw_factor=GAUSSIAN_ENBW_FACTOR,  # assumed Gaussian RBW filter, see the module docstring
-        )

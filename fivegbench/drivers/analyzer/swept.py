@@ -1,0 +1,112 @@
+"""The procedures every swept-spectrum analyzer driver shares; a family supplies its settings
+(``Setting`` descriptors) and the few command strings that differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from fivegbench.drivers.analyzer.trace import Trace
+from fivegbench.drivers.scpi_errors import drain_errors
+from fivegbench.errors import InstrumentError
+from fivegbench.transport.base import MessageTransport
+
+
+class SweptAnalyzer:
+    """Base of the analyzer drivers. The constructor does no I/O.
+
+    Subclasses define the settings ``center_frequency``, ``span``, ``rbw``, ``vbw``,
+    ``reference_level``, ``attenuation``, ``attenuation_auto``, ``sweep_points``, ``sweep_time``
+    and the class attributes below, and say how to select an RMS detector.
+    """
+
+    PREPARE: ClassVar[tuple[str, ...]]  # idempotent init: single sweeps, REAL,32 little-endian
+    SINGLE_SWEEP: ClassVar[str]  # start one sweep and answer 1 when done (…;*OPC?)
+    TRACE_QUERY: ClassVar[str]  # trace 1 as a definite-length REAL,32 block
+    OVERLOAD_QUERY: ClassVar[str]  # a status condition register
+    OVERLOAD_MASK: ClassVar[int]  # its RF-overload bit(s)
+
+    # settings the subclass declares as descriptors
+    center_frequency: Any
+    span: Any
+    rbw: Any
+    vbw: Any
+    reference_level: Any
+    attenuation: Any
+    attenuation_auto: Any
+    sweep_points: Any
+    sweep_time: Any
+
+    def __init__(self, transport: MessageTransport, role: str = "analyzer") -> None:
+        self.transport = transport
+        self.role = role
+
+    def idn(self) -> str:
+        """The instrument's raw ``*IDN?`` reply."""
+        return self.transport.query("*IDN?")
+
+    def prepare(self) -> None:
+        """Idempotent initialisation, then a check of the error queue."""
+        for command in self.PREPARE:
+            self.transport.write(command)
+        self.check_errors("prepare")
+
+    def check_errors(self, context: str) -> None:
+        """Drain the error queue; raise InstrumentError for the first error found."""
+        drain_errors(self.transport, self.role, context)
+
+    def single_sweep(self, expected_time_s: float) -> None:
+        """Start one sweep and wait for it to complete."""
+        with self.transport.timeout(expected_time_s * 1.5 + 5.0):
+            reply = self.transport.query(self.SINGLE_SWEEP)
+        if reply.strip() != "1":
+            raise InstrumentError(self.role, self.SINGLE_SWEEP, None, f"unexpected reply {reply!r}")
+
+    def trace_dbm(self) -> np.ndarray:
+        """Trace 1 as float64 dBm values (REAL,32 little-endian, set by ``prepare``)."""
+        payload = self.transport.query_block(self.TRACE_QUERY)
+        if len(payload) % 4:
+            raise InstrumentError(self.role, self.TRACE_QUERY, None, f"{len(payload)} bytes is not REAL,32")
+        return np.frombuffer(payload, dtype="<f4").astype(np.float64)
+
+    def overloaded(self) -> bool:
+        """True when the last sweep overloaded the RF input."""
+        return bool(int(self.transport.query(self.OVERLOAD_QUERY)) & self.OVERLOAD_MASK)
+
+    def select_rms_detector(self) -> None:
+        """Make the trace an RMS (power-averaging) detector trace."""
+        raise NotImplementedError
+
+    def acquire(
+        self,
+        center_hz: float,
+        span_hz: float,
+        rbw_hz: float,
+        vbw_hz: float,
+        points: int,
+        reference_level_dbm: float,
+    ) -> Trace:
+        """Configure an RMS-detector sweep, run it once and fetch the trace with its settings."""
+        self.center_frequency = center_hz
+        self.span = span_hz
+        self.rbw = rbw_hz
+        self.vbw = vbw_hz
+        self.sweep_points = points
+        self.select_rms_detector()
+        self.reference_level = reference_level_dbm
+        self.attenuation_auto = True
+        self.check_errors("configure sweep")
+        sweep_time = self.sweep_time
+        attenuation = self.attenuation
+        self.single_sweep(sweep_time)
+        power = self.trace_dbm()
+        if power.size != points:
+            raise InstrumentError(self.role, self.TRACE_QUERY, None, f"{power.size} points, asked {points}")
+        overload = self.overloaded()
+        self.check_errors("sweep")
+        freqs = np.linspace(center_hz - span_hz / 2, center_hz + span_hz / 2, points)
+        return Trace(
+            freqs, power, rbw_hz, vbw_hz, "RMS", sweep_time, attenuation, reference_level_dbm, overload
+        )
