@@ -227,6 +227,8 @@ def evm(
     slot_id = (sync.seq + slot_shift) // SYMBOLS_PER_SLOT
     ids, counts = np.unique(slot_id, return_counts=True)
     complete = ids[counts == SYMBOLS_PER_SLOT]
+    if complete.size == 0:  # no whole slot captured (short, or straddling two): the partial ones
+        complete = ids
     rms = []
     per_slot = []
     for r in results:

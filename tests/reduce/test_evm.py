@@ -202,3 +202,18 @@ def test_input_errors() -> None:
         evm(np.full(5000, np.nan, dtype=complex), fs, 30e3, 51, "QPSK")
     with pytest.raises(ValueError, match="one-dimensional"):
         evm(cap.iq.reshape(2, -1), fs, 30e3, 51, "QPSK")
+
+
+def test_a_capture_without_a_whole_slot_still_reports_per_slot_evm() -> None:
+    cap = nr_capture(
+        scs_hz=15e3,
+        n_rb=25,
+        fft_size=512,
+        modulation="QPSK",
+        duration_s=1e-3,
+        evm_pct=3.0,
+        start=2000,
+        seed=4,
+    )
+    r = evm(cap.iq, cap.sample_rate_hz, 15e3, 25, "QPSK")
+    assert r.evm_per_slot_pct and all(abs(v - 3.0) <= 0.5 for v in r.evm_per_slot_pct)
