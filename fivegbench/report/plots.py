@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 # Points kept per step: a plot cannot show more, and memory must not grow with the sweep.
-MAX_PLOT_POINTS = 1000
+MAX_PLOT_POINTS = 500
 
 _NUMBER = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(.*)$")
 
