@@ -60,8 +60,8 @@ def main() -> int:
     for _ in range(2):  # warm up
         da()
         baseline()
-    t_dd, t_fft = paired_medians(dd, baseline, 7)
-    t_da, t_fft2 = paired_medians(da, baseline, 7)
+    t_dd, t_fft = paired_medians(dd, baseline, 15)
+    t_da, t_fft2 = paired_medians(da, baseline, 15)
 
     tracemalloc.start()
     dd()
