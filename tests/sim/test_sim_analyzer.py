@@ -29,12 +29,8 @@ FC = 3.75e9
 
 
 @pytest.fixture
-def world() -> World:
-    w = World()
-    w.gnb.rf_on = True
-    w.gnb.tx_power_dbm = 37.0
-    w.path_loss_db = 40.0
-    return w
+def world(analyzer_world: World) -> World:
+    return analyzer_world
 
 
 @pytest.fixture
