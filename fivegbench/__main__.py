@@ -1,3 +1,3 @@
-from fivegbench.cli import main
+from fivegbench.cli import entry
 
-main()
+entry()

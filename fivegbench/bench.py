@@ -8,7 +8,8 @@ drivers; ``apply_safe_state`` turns the bench safe (gNB RF off, read back).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,10 +25,11 @@ from fivegbench.drivers.analyzer.keysight_x import KeysightX
 from fivegbench.drivers.analyzer.rs_fsw import RsFsw
 from fivegbench.drivers.analyzer.swept import SweptAnalyzer
 from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
-from fivegbench.drivers.gnb.console import GnbConsole
-from fivegbench.drivers.gnb.profile import load_profile
-from fivegbench.errors import BenchError, FivegbenchError, PlanError
-from fivegbench.plan.yamlsafe import load_yaml, validate
+from fivegbench.drivers.gnb.console import GnbConsole, LoginRefused
+from fivegbench.drivers.gnb.profile import GnbProfile, load_profile
+from fivegbench.errors import BenchError, FivegbenchError, InstrumentError, PlanError, SafeStateError
+from fivegbench.plan.yamlsafe import at, load_yaml, path_str, validate, where
+from fivegbench.safetext import control_character
 from fivegbench.transport.base import IoLog
 from fivegbench.transport.serial import SerialTransport
 from fivegbench.transport.visa import VisaTransport
@@ -88,6 +90,35 @@ class InstrumentConfig(_Model):
     profile: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
     limits: InstrumentLimits = Field(default_factory=InstrumentLimits)
+
+    # The resource and the options (user, password) reach the instrument: no control character
+    # at all, and the message says which character where, never the text (it may be a password).
+    @field_validator("resource")
+    @classmethod
+    def _resource_sendable(cls, value: str) -> str:
+        found = control_character(value)
+        if found:
+            raise ValueError(f"contains a control character ({found})")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _options_sendable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        def check(item: Any, path: tuple[str | int, ...]) -> None:
+            if isinstance(item, str):
+                found = control_character(item)
+                if found:
+                    raise at(path, f"contains a control character ({found})")
+            elif isinstance(item, dict):
+                for key, sub in item.items():
+                    check(key, path)
+                    check(sub, (*path, key))
+            elif isinstance(item, list | tuple):
+                for index, sub in enumerate(item):
+                    check(sub, (*path, index))
+
+        check(value, ())
+        return value
 
     @model_validator(mode="after")
     def _gnb_needs_profile(self) -> InstrumentConfig:
@@ -151,6 +182,9 @@ class LoadedBench:
     bench: Bench
     file: str
     text: str
+    #: role -> the gNB console profile of every ``gnb_console`` instrument, loaded and checked
+    #: by :func:`load_bench` (so a bad profile is refused before anything is touched).
+    profiles: dict[str, GnbProfile] = field(default_factory=dict)
 
     def with_resources(self, resources: dict[str, str]) -> LoadedBench:
         """The same bench with some roles' resource strings replaced (simulated bench ports)."""
@@ -158,33 +192,128 @@ class LoadedBench:
             role: config.model_copy(update={"resource": resources.get(role, config.resource)})
             for role, config in self.bench.instruments.items()
         }
-        return LoadedBench(self.bench.model_copy(update={"instruments": instruments}), self.file, self.text)
+        return LoadedBench(
+            self.bench.model_copy(update={"instruments": instruments}), self.file, self.text, self.profiles
+        )
 
     def profiles_dir(self) -> Path:
         return Path(self.file).resolve().parent.parent / "profiles"
 
 
 def load_bench(path: Path) -> LoadedBench:
-    """Read and validate a bench file; raises PlanError (file:line: key: message)."""
+    """Read and validate a bench file and the gNB profiles it names.
+
+    Raises PlanError (file:line: key: message) for the bench file, or for a profile file naming
+    that file; a profile that does not exist is reported at the bench's ``profile`` line.
+    """
     data, positions = load_yaml(path)
     bench = validate(Bench, data, positions, str(path))
-    return LoadedBench(bench, str(path), path.read_text(encoding="utf-8"))
+    loaded = LoadedBench(bench, str(path), path.read_text(encoding="utf-8"))
+    profiles: dict[str, GnbProfile] = {}
+    for role, config in bench.instruments.items():
+        if config.driver != "gnb_console" or config.profile is None:
+            continue
+        try:
+            profiles[role] = load_profile(config.profile, search_dir=loaded.profiles_dir())
+        except BenchError as exc:  # no such profile: point at the line that names it
+            key = ("instruments", role, "profile")
+            line, column = where(positions, key)
+            raise PlanError(str(path), line, column, path_str(key), str(exc)) from None
+    return LoadedBench(bench, loaded.file, loaded.text, profiles)
+
+
+#: The roles the safe state acts on: the gNB (RF off) and the attenuator (to its maximum).
+SAFETY_ROLES = ("gnb", "attenuator")
+#: Times a reset or hung gNB console is reopened for the safe state, and the pause before each.
+GNB_REOPEN_ATTEMPTS = 3
+REOPEN_PAUSE_S = 1.0
 
 
 @dataclass
 class Instruments:
-    """The connected drivers of one run and what they said about themselves."""
+    """The drivers of one run and what they said about themselves.
+
+    Each driver is stored as soon as its link is open, before it is asked anything, so the safe
+    state reaches every instrument that was opened even when connecting stopped part-way.
+    """
 
     analyzer: SweptAnalyzer | None = None
     gnb: GnbConsole | None = None
     attenuator: ScpiAttenuator | None = None
     identities: dict[str, str] = field(default_factory=dict)
+    start_state: str | None = None
+    """The gNB's RF state as found at connect, and what was done about it."""
+    failure: BaseException | None = None
+    """Why connecting stopped part-way (None when every driver connected)."""
+
+    @property
+    def opened(self) -> bool:
+        return any(driver is not None for driver in (self.analyzer, self.gnb, self.attenuator))
+
+
+class _Opener:
+    """Opens the drivers of a bench one role at a time; every link it opens is closed by
+    ``stack``."""
+
+    def __init__(self, loaded: LoadedBench, iolog: IoLog, stack: ExitStack, into: Instruments) -> None:
+        self.bench = loaded.bench
+        self.loaded = loaded
+        self.iolog = iolog
+        self.stack = stack
+        self.instruments = into
+        self._visa_rm: pyvisa.ResourceManager | None = None
+
+    def _visa(self, role: str) -> VisaTransport:
+        if self._visa_rm is None:  # one ResourceManager per run: closing one closes all sessions
+            self._visa_rm = pyvisa.ResourceManager("@py")
+            self.stack.callback(self._visa_rm.close)
+        config = self.bench.instruments[role]
+        transport = VisaTransport(
+            config.resource, role, self._visa_rm, self.iolog, timeout_s=config.option_seconds("timeout", 10.0)
+        )
+        transport.open()
+        self.stack.callback(transport.close)
+        return transport
+
+    def gnb(self) -> GnbConsole:
+        """Open the console link; the driver is not logged in yet."""
+        config = self.bench.instruments["gnb"]
+        profile = self.loaded.profiles["gnb"]  # loaded and checked with the bench
+        serial = SerialTransport(config.resource, "gnb", self.iolog, line_ending=profile.line_ending)
+        serial.open()
+        self.stack.callback(serial.close)
+        gnb = GnbConsole(
+            serial,
+            profile,
+            user=str(config.options.get("user", "")),
+            password=str(config.options.get("password", "")),
+            role="gnb",
+            timeout=config.option_seconds("timeout", 10.0),
+        )
+        self.instruments.gnb = gnb
+        return gnb
+
+    def attenuator(self) -> ScpiAttenuator:
+        limit = self.bench.instruments["attenuator"].limits.max_attenuation
+        attenuator = ScpiAttenuator(self._visa("attenuator"), max_db=limit or 95.0)
+        self.instruments.attenuator = attenuator
+        return attenuator
+
+    def analyzer(self) -> SweptAnalyzer:
+        analyzer = ANALYZERS[self.bench.instruments["analyzer"].driver](self._visa("analyzer"))
+        self.instruments.analyzer = analyzer
+        return analyzer
 
 
 @contextmanager
 def connect(loaded: LoadedBench, roles: set[str], iolog: IoLog) -> Iterator[Instruments]:
     """Open the drivers for ``roles`` (and the attenuator, which is part of the bench's safe
-    state), record their identities, and close them on exit."""
+    state), record their identities, and close them all on exit.
+
+    The gNB comes first: a carrier found on is switched off (and read back) before anything else
+    is configured. When opening stops part-way, what was opened is still yielded, with
+    ``failure`` saying why: the caller applies the safe state to it, then raises the failure.
+    """
     bench = loaded.bench
     missing = sorted(roles - set(bench.instruments))
     if missing:
@@ -192,81 +321,152 @@ def connect(loaded: LoadedBench, roles: set[str], iolog: IoLog) -> Iterator[Inst
     roles = roles | ({"attenuator"} & set(bench.instruments))
     instruments = Instruments()
     with ExitStack() as stack:
-        visa_rm: pyvisa.ResourceManager | None = None
-
-        def visa(role: str) -> VisaTransport:
-            nonlocal visa_rm
-            if visa_rm is None:  # one ResourceManager per run: closing one closes all sessions
-                visa_rm = pyvisa.ResourceManager("@py")
-                stack.callback(visa_rm.close)
-            config = bench.instruments[role]
-            transport = VisaTransport(
-                config.resource, role, visa_rm, iolog, timeout_s=config.option_seconds("timeout", 10.0)
-            )
-            transport.open()
-            stack.callback(transport.close)
-            return transport
-
-        if "analyzer" in roles:
-            analyzer = ANALYZERS[bench.instruments["analyzer"].driver](visa("analyzer"))
-            instruments.identities["analyzer"] = analyzer.idn()
-            analyzer.prepare()
-            instruments.analyzer = analyzer
-        if "attenuator" in roles:
-            limit = bench.instruments["attenuator"].limits.max_attenuation
-            instruments.attenuator = ScpiAttenuator(visa("attenuator"), max_db=limit or 95.0)
-            instruments.identities["attenuator"] = instruments.attenuator.idn()
-        if "gnb" in roles:
-            config = bench.instruments["gnb"]
-            assert config.profile is not None  # checked by the model
-            profile = load_profile(config.profile, search_dir=loaded.profiles_dir())
-            serial = SerialTransport(config.resource, "gnb", iolog)
-            serial.open()
-            stack.callback(serial.close)
-            gnb = GnbConsole(
-                serial,
-                profile,
-                user=str(config.options.get("user", "")),
-                password=str(config.options.get("password", "")),
-                role="gnb",
-                timeout=config.option_seconds("timeout", 10.0),
-            )
-            gnb.connect()
-            instruments.gnb = gnb
-            instruments.identities["gnb"] = gnb.idn()
+        opener = _Opener(loaded, iolog, stack, instruments)
+        try:
+            if "gnb" in roles:
+                gnb = opener.gnb()
+                gnb.connect()
+                instruments.start_state = start_with_rf_off(gnb)
+                instruments.identities["gnb"] = gnb.idn()
+            if "attenuator" in roles:
+                instruments.identities["attenuator"] = opener.attenuator().idn()
+            if "analyzer" in roles:
+                analyzer = opener.analyzer()
+                instruments.identities["analyzer"] = analyzer.idn()
+                analyzer.prepare()
+        except BaseException as exc:  # a second Ctrl-C too: the caller raises it after the safe state
+            instruments.failure = exc
         yield instruments
+
+
+def start_with_rf_off(gnb: GnbConsole) -> str:
+    """Read the gNB's RF state at connect. A carrier left on (a killed run, a colleague) is
+    switched off and read back before anything is configured. Returns what was found and done."""
+    if not gnb.cell_status().rf_on:
+        return "gNB RF off at connect (read back)"
+    log.warning("gnb: found transmitting (RF on) at connect: switching RF off before anything else")
+    gnb.rf_off()
+    if gnb.cell_status().rf_on:
+        raise InstrumentError(gnb.role, gnb.profile.commands.rf_off, None, "still reports RF on after rf off")
+    return (
+        "gNB found transmitting (RF on) at connect; RF switched off and read back before configuring anything"
+    )
 
 
 @dataclass(frozen=True)
 class SafeState:
-    """Whether the bench was confirmed safe at the end of a run, and what was done."""
+    """Whether the bench was confirmed safe, what was done, and which roles may not be safe."""
 
     confirmed: bool
     detail: str
+    unsafe: tuple[str, ...] = ()
 
 
-def apply_safe_state(instruments: Instruments) -> SafeState:
-    """gNB RF off (read back), then attenuators to maximum (read back). Each step is attempted
-    even if an earlier one fails."""
-    done, problems = [], []
-    if instruments.gnb is not None:
+NOT_OPENED = SafeState(True, "not applied: no instrument connection was opened, so nothing was switched on")
+
+
+def apply_safe_state(instruments: Instruments, unreached: Mapping[str, str] | None = None) -> SafeState:
+    """gNB RF off (read back), then the attenuator to its maximum (read back). Each is attempted
+    even if the other fails; a link that was reset or hangs is reopened first. ``unreached``
+    (role -> why) lists safety roles that could not even be opened: not confirmed either."""
+    done: list[str] = []
+    problems = [f"{role} not reached: {why}" for role, why in (unreached or {}).items()]
+    unsafe = list(unreached or {})
+    steps: dict[str, tuple[Any, Callable[[Any], str]]] = {
+        "gnb": (instruments.gnb, _gnb_rf_off),
+        "attenuator": (instruments.attenuator, _attenuator_to_maximum),
+    }
+    for role, (driver, make_safe) in steps.items():
+        if driver is None:
+            continue
         try:
-            instruments.gnb.resync()  # a stop may have cut a command short
-            instruments.gnb.rf_off()
-            if instruments.gnb.cell_status().rf_on:
-                problems.append("gNB still reports RF on after 'rf off'")
-            else:
-                done.append("gNB RF off (read back)")
-        except (FivegbenchError, OSError, TimeoutError) as exc:
-            problems.append(f"could not turn gNB RF off: {exc}")
-    if instruments.attenuator is not None:
-        try:
-            done.append(f"attenuator at maximum {instruments.attenuator.to_maximum():g} dB (read back)")
-        except (FivegbenchError, OSError, TimeoutError) as exc:
-            problems.append(f"could not set the attenuator to maximum: {exc}")
+            done.append(make_safe(driver))
+        except SafeStateError as exc:
+            problems.append(str(exc))
+            unsafe.append(role)
+        except Exception as exc:  # a bug must not skip the other role, nor pass for confirmed
+            log.error("%s: safe state crashed: %s", role, exc, exc_info=True)
+            problems.append(f"{role}: safe state crashed: {type(exc).__name__}: {exc}")
+            unsafe.append(role)
     if problems:
-        return SafeState(False, "NOT CONFIRMED: " + "; ".join(problems))
+        return SafeState(False, "NOT CONFIRMED: " + "; ".join(problems + done), tuple(unsafe))
     return SafeState(True, "confirmed: " + ("; ".join(done) or "nothing to make safe"))
+
+
+def _gnb_rf_off(gnb: GnbConsole) -> str:
+    """RF off, read back with ``show cell``. First on the open session, resynchronised (on a hung
+    console ``rf off`` is sent all the same); then on a reopened link, a few times."""
+    errors: list[str] = []
+    for attempt in range(1 + GNB_REOPEN_ATTEMPTS):
+        try:
+            if attempt == 0:
+                answers = _resync(gnb, errors)
+            else:
+                time.sleep(REOPEN_PAUSE_S)
+                gnb.reopen()
+                answers = True
+            gnb.rf_off(None if answers else gnb.timeout)
+            rf_on = gnb.cell_status().rf_on
+        except LoginRefused as exc:  # never retried: that could lock the account
+            raise SafeStateError(f"could not turn gNB RF off: {exc}") from exc
+        except (FivegbenchError, OSError, TimeoutError) as exc:
+            errors.append(str(exc))
+            log.warning("gnb: safe state, attempt %d: %s", attempt + 1, exc)
+            continue
+        if rf_on:
+            raise SafeStateError("gNB still reports RF on after 'rf off'")
+        if not errors:
+            return "gNB RF off (read back)"
+        how = (
+            f"on a reopened console (attempt {attempt + 1})" if attempt else "without a resynchronised prompt"
+        )
+        return f"gNB RF off (read back, {how}; first problem: {errors[0]})"
+    raise SafeStateError(
+        f"could not turn gNB RF off, even reopening the console {GNB_REOPEN_ATTEMPTS} times: {errors[-1]}"
+    )
+
+
+def _resync(gnb: GnbConsole, errors: list[str]) -> bool:
+    """Resynchronise the open session; False (the reason added to ``errors``) if it does not answer."""
+    try:
+        gnb.resync()
+    except LoginRefused:
+        raise
+    except (FivegbenchError, OSError) as exc:
+        errors.append(str(exc))
+        return False
+    return True
+
+
+def _attenuator_to_maximum(attenuator: ScpiAttenuator) -> str:
+    """The attenuator to its own maximum, read back; once more on a reopened link."""
+    try:
+        return f"attenuator at maximum {attenuator.to_maximum():g} dB (read back)"
+    except (FivegbenchError, OSError, TimeoutError) as exc:
+        first = exc
+    log.warning("attenuator: safe state: %s; reopening the link", first)
+    try:
+        attenuator.transport.close()
+        attenuator.transport.open()
+        return f"attenuator at maximum {attenuator.to_maximum():g} dB (read back, after reopening: {first})"
+    except (FivegbenchError, OSError, TimeoutError) as exc:
+        raise SafeStateError(f"could not set the attenuator to maximum: {exc}") from exc
+
+
+def make_bench_safe(loaded: LoadedBench, iolog: IoLog) -> SafeState:
+    """``fivegbench bench safe``: open the bench's gNB and attenuator, each on its own, and apply
+    the safe state. A role that cannot be reached is not confirmed."""
+    instruments = Instruments()
+    unreached: dict[str, str] = {}
+    with ExitStack() as stack:
+        opener = _Opener(loaded, iolog, stack, instruments)
+        for role in SAFETY_ROLES:
+            if role in loaded.bench.instruments:
+                try:
+                    getattr(opener, role)()
+                except (FivegbenchError, OSError) as exc:
+                    unreached[role] = str(exc)
+        return apply_safe_state(instruments, unreached)
 
 
 def check_plan_safety(loaded_bench: LoadedBench, steps: list[Any], where: Any) -> None:
@@ -308,4 +508,5 @@ __all__ = [
     "connect",
     "default_bench",
     "load_bench",
+    "make_bench_safe",
 ]

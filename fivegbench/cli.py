@@ -1,4 +1,4 @@
-"""The command line: fivegbench run | validate | show | analyze | nr peak-rate | sim serve.
+"""The command line: fivegbench run | validate | show | analyze | nr peak-rate | sim serve | bench safe.
 
 Every error is one line on stderr (a traceback only with --debug). Exit codes (DESIGN.md §5):
 0 all pass; 1 a fail or inconclusive verdict; 2 plan or bench invalid (nothing touched);
@@ -11,6 +11,7 @@ import json
 import logging
 import math
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from rich.console import Console
 
 from fivegbench import preflight, units
 from fivegbench.analyze import ANALYSES, BS_CLASSES, MODULATIONS, Options, carrier_for
-from fivegbench.bench import LoadedBench, default_bench, load_bench
+from fivegbench.bench import LoadedBench, default_bench, load_bench, make_bench_safe
 from fivegbench.captures import read_capture
 from fivegbench.display import RichDisplay
 from fivegbench.errors import FivegbenchError, PlanError
@@ -35,10 +36,14 @@ from fivegbench.plan.show import steps_table
 from fivegbench.record import RunRecord
 from fivegbench.runner import AbortNow, RunContext, StopControl, execute
 from fivegbench.sim.bench import simulated_bench
-from fivegbench.store import copy_inputs, create_run_dir, index_run
+from fivegbench.store import RunLog, copy_inputs, create_run_dir, index_run
+from fivegbench.transport.base import IoLog
 
 EXIT_INVALID = 2
 EXIT_ERROR = 3
+EXIT_UNSAFE = 4
+
+log = logging.getLogger(__name__)
 
 
 def _fail(error: FivegbenchError, code: int) -> NoReturn:
@@ -76,8 +81,46 @@ def main(ctx: click.Context, debug: bool) -> None:
     # stderr shows warnings (everything with --debug); run.log gets its own handler per run
     console_log = logging.StreamHandler()
     console_log.setLevel(logging.DEBUG if debug else logging.WARNING)
-    console_log.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console_log.setFormatter(
+        logging.Formatter("%(levelname)s %(name)s: %(message)s") if debug else _OneLineFormatter()
+    )
     logging.getLogger().addHandler(console_log)
+
+
+class _OneLineFormatter(logging.Formatter):
+    """stderr without --debug: one line per message; tracebacks go to run.log only."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        # run.log's handler may already have cached the traceback text on the record
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def entry() -> None:
+    """The ``fivegbench`` program: a crash is one line and exit 3, never a traceback and exit 1
+    (which means a FAIL verdict). ``--debug`` shows the traceback."""
+    try:
+        main.main(prog_name="fivegbench", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # usage errors: exit 2, like an invalid plan
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("\ninterrupted", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:
+        if "--debug" in sys.argv[1:]:
+            raise
+        click.echo(f"error: internal error: {type(exc).__name__}: {exc} (--debug shows where)", err=True)
+        sys.exit(EXIT_ERROR)
 
 
 PLAN = click.argument("plan", type=click.Path(path_type=Path))
@@ -136,7 +179,10 @@ def run(obj: dict[str, Any], plan: Path, bench_path: Path | None, results_root: 
         )
     counts = ", ".join(f"{n} {verdict}" for verdict, n in record.counts.items())
     click.echo(f"{record.status}: {counts}; exit {record.exit_code}")
-    click.echo(f"report: {run_dir / 'report.html'}")
+    if record.exit_code == EXIT_UNSAFE:
+        click.echo(f"SAFE STATE {record.safe_state}", err=True)
+    report = run_dir / "report.html"
+    click.echo(f"report: {report}" if report.is_file() else f"results: {run_dir} (no report)")
     sys.exit(record.exit_code)
 
 
@@ -166,11 +212,14 @@ def _run(
 ) -> tuple[RunRecord, Path]:
     """Create the run folder, start the simulated bench if asked, execute, index the run."""
 
-    run_dir = create_run_dir(results_root, Path(loaded.file))
-    copy_inputs(run_dir, Path(loaded.file), Path(bench.file))
-    handler = logging.FileHandler(run_dir / "run.log", encoding="utf-8")
-    handler.setLevel(logging.DEBUG if debug else logging.INFO)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    try:
+        run_dir = create_run_dir(results_root, Path(loaded.file))
+        copy_inputs(run_dir, Path(loaded.file), Path(bench.file))
+        handler = RunLog(run_dir / "run.log", logging.DEBUG if debug else logging.INFO)
+    except OSError as exc:  # nothing was touched yet
+        raise FivegbenchError(
+            f"cannot write the results under {results_root}: {exc.strerror or exc}"
+        ) from exc
     package_logger = logging.getLogger("fivegbench")
     package_logger.addHandler(handler)
     package_logger.setLevel(logging.DEBUG)
@@ -179,12 +228,52 @@ def _run(
         with sim as running:
             effective = running.bench if running is not None else bench
             display = RichDisplay(Console(stderr=True))
-            record = execute(RunContext(loaded, steps, effective, run_dir, stop=stop, display=display))
-        index_run(results_root, run_dir, record)
+            context = RunContext(
+                loaded, steps, effective, run_dir, stop=stop, display=display, run_log=handler
+            )
+            record = execute(context)
+        try:
+            index_run(results_root, run_dir, record)
+        except (OSError, sqlite3.Error) as exc:
+            log.error("cannot add the run to %s: %s", results_root / "index.sqlite", exc)
+    except Exception as exc:
+        log.error("internal error: %s: %s", type(exc).__name__, exc, exc_info=True)  # to run.log
+        where = run_dir / "run.log"
+        raise FivegbenchError(f"internal error: {type(exc).__name__}: {exc} (traceback in {where})") from None
     finally:
         package_logger.removeHandler(handler)
         handler.close()
     return record, run_dir
+
+
+@main.group("bench")
+def bench_group() -> None:
+    """The bench on its own."""
+
+
+@bench_group.command("safe")
+@BENCH
+@click.pass_obj
+def bench_safe(obj: dict[str, Any], bench_path: Path | None) -> None:
+    """Apply the bench's safe state and read it back: gNB RF off, attenuator to maximum.
+
+    After a killed run, a power cut or a crashed laptop: exit 0 when confirmed, 4 when not.
+    """
+    with _errors(obj["debug"]):
+        bench = load_bench(bench_path or default_bench())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # nothing may cut the safe state short
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sim = simulated_bench(bench) if bench.bench.simulated else nullcontext(None)
+    with _errors(obj["debug"], EXIT_ERROR), sim as running:
+        state = make_bench_safe(running.bench if running is not None else bench, IoLog())
+    if state.confirmed:
+        click.echo(f"{bench.file}: safe state {state.detail}")
+        sys.exit(0)
+    click.echo(f"{bench.file}: safe state {state.detail}", err=True)
+    for role in state.unsafe:
+        what = "may still transmit" if role == "gnb" else "may not be at maximum attenuation"
+        click.echo(f"UNSAFE: {role} ({bench.bench.instruments[role].resource}) {what}", err=True)
+    sys.exit(EXIT_UNSAFE)
 
 
 @main.command()

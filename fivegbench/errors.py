@@ -49,3 +49,7 @@ class InstrumentError(FivegbenchError):
 
 class SafeStateError(FivegbenchError):
     """The bench's safe state could not be confirmed: the bench may be unsafe."""
+
+
+class ResultsError(FivegbenchError):
+    """A results file (journal, io.log, run.log, record) cannot be written: the run stops."""

@@ -58,5 +58,5 @@ def _check_explicit(loaded: LoadedPlan, step: Step) -> None:
         for bound in (limit.min, limit.max):
             if bound is not None and bound.unit != known[name]:
                 raise loaded.error(
-                    where, f"'{bound.text}' is in {bound.unit}, but {name} is measured in {known[name]}"
+                    where, f"{bound.text!r} is in {bound.unit}, but {name} is measured in {known[name]}"
                 )

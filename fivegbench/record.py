@@ -73,6 +73,8 @@ class RunRecord:
     cell: dict[str, Any]
     instruments: dict[str, dict[str, Any]]
     rf_path: dict[str, Any]
+    start_state: str | None
+    """The gNB's RF state found at connect, and what was done about it (None: gNB not used)."""
     safe_state: str
     counts: dict[str, int]
 

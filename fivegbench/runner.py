@@ -7,19 +7,20 @@ signal raises :class:`AbortNow` (a BaseException, like KeyboardInterrupt) to sto
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import logging
 import platform
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from fivegbench import __version__
-from fivegbench.bench import Instruments, LoadedBench, SafeState, apply_safe_state, connect
-from fivegbench.errors import FivegbenchError
+from fivegbench.bench import NOT_OPENED, Instruments, LoadedBench, SafeState, apply_safe_state, connect
+from fivegbench.errors import FivegbenchError, ResultsError
 from fivegbench.measure.base import MeasureContext, Measurement, Outcome
 from fivegbench.measure.cell import AttenuatorSetup, GnbSetup
 from fivegbench.measure.kinds import KINDS
@@ -29,7 +30,7 @@ from fivegbench.presets import requirements_for
 from fivegbench.record import MeasurementRecord, RunRecord
 from fivegbench.report.html import render
 from fivegbench.report.junit import junit_xml
-from fivegbench.store import Journal, measurements, utc_now, write_atomic, write_record
+from fivegbench.store import Journal, RunLog, measurements, utc_now, write_atomic, write_record
 from fivegbench.transport.base import IoLog
 from fivegbench.verdict import Verdict, judge
 
@@ -115,6 +116,7 @@ class RunContext:
         default_factory=lambda: {name: kind.measure for name, kind in KINDS.items()}
     )
     connector: Callable[..., Any] = connect
+    run_log: RunLog | None = None
 
 
 def _record(step: Step, verdict: Verdict, time: str, **extra: Any) -> MeasurementRecord:
@@ -199,42 +201,86 @@ class Tally:
 
 
 def execute(ctx: RunContext) -> RunRecord:
-    """Run every step; always apply the safe state and return the run's record."""
+    """Run every step; always apply the safe state and return the run's record.
+
+    A results file that cannot be written (a full disk) stops the run with an error, never
+    before the safe state: the record returned says so even when it could not be saved.
+    """
     started = utc_now()
     roles = set().union(*(KINDS[step.kind].roles for step in ctx.steps))
     iolog = IoLog(ctx.run_dir / "io.log")
     tally = Tally()
-    identities: dict[str, str] = {}
+    found = Found()
     ctx.display.start(len(ctx.steps))
     try:
         with Journal(ctx.run_dir / "journal.jsonl") as journal:
-            status, safe_state = _run_steps(ctx, roles, iolog, journal, tally, identities)
+            status, safe_state = _run_steps(ctx, roles, iolog, journal, tally, found)
     finally:
         ctx.display.stop()
         iolog.close()
+    failure = _results_failure(iolog, ctx.run_log)
+    if failure is not None and not status.startswith("error"):
+        status = f"error: {failure}"
     counts = tally.verdicts.copy()
     counts[Verdict.ABORTED.value if status == "aborted" else Verdict.SKIPPED.value] += (
         len(ctx.steps) - tally.done
     )
-    record = _run_record(ctx, started, status, safe_state, +counts, identities)
-    # record.json and report.html stream the measurements back from the journal
-    write_record(
-        ctx.run_dir / "record.json",
-        record,
-        measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status)),
-    )
+    record = _run_record(ctx, started, status, safe_state, +counts, found)
+    problem = _write_outputs(ctx, record, tally, status)
+    if problem is not None:
+        record = replace(record, status=f"error: {problem}", exit_code=max(record.exit_code, 3))
+        with contextlib.suppress(Exception):  # best effort: say in record.json what is missing
+            write_record(
+                ctx.run_dir / "record.json",
+                record,
+                measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status)),
+            )
+    return record
+
+
+def _write_outputs(ctx: RunContext, record: RunRecord, tally: Tally, status: str) -> str | None:
+    """record.json, report.html and junit.xml, streamed back from the journal. Returns what could
+    not be written (None when all were)."""
     from fivegbench.report.plots import step_plots  # matplotlib is slow to import: only runs need it
 
-    plots = step_plots(ctx.run_dir, measurements(ctx.run_dir, ()))
-    write_atomic(
-        ctx.run_dir / "report.html",
-        render(record, measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status)), plots),
-    )
-    write_atomic(
-        ctx.run_dir / "junit.xml",
-        junit_xml(record, measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status))),
-    )
-    return record
+    def items() -> Iterator[dict[str, Any]]:
+        return measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status))
+
+    outputs: dict[str, Callable[[], Any]] = {
+        "record.json": lambda: write_record(ctx.run_dir / "record.json", record, items()),
+        "report.html": lambda: write_atomic(
+            ctx.run_dir / "report.html",
+            render(record, items(), step_plots(ctx.run_dir, measurements(ctx.run_dir, ()))),
+        ),
+        "junit.xml": lambda: write_atomic(ctx.run_dir / "junit.xml", junit_xml(record, items())),
+    }
+    for name, write in outputs.items():
+        try:
+            write()
+        except OSError as exc:
+            log.error("cannot write %s: %s", ctx.run_dir / name, exc.strerror or exc)
+            return f"cannot write {name}: {exc.strerror or exc}"
+        except Exception as exc:  # a crash is exit 3 with one line; the traceback goes to run.log
+            log.error("writing %s failed: %s", name, exc, exc_info=True)
+            return f"writing {name} failed: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _results_failure(iolog: IoLog, run_log: RunLog | None) -> str | None:
+    """Why a log of the run could not be written, or None."""
+    if iolog.failure is not None:
+        return f"cannot write io.log: {iolog.failure.strerror or iolog.failure}"
+    if run_log is not None and run_log.failure is not None:
+        return f"cannot write run.log: {run_log.failure.strerror or run_log.failure}"
+    return None
+
+
+@dataclass
+class Found:
+    """What connecting found out: identities, and the gNB's RF state at the start."""
+
+    identities: dict[str, str] = field(default_factory=dict)
+    start_state: str | None = None
 
 
 def _run_steps(
@@ -243,34 +289,49 @@ def _run_steps(
     iolog: IoLog,
     journal: Journal,
     tally: Tally,
-    identities: dict[str, str],
+    found: Found,
 ) -> tuple[str, SafeState]:
-    """Connect, run the loop, apply the safe state. Returns (status, safe state)."""
-    # Until connected, nothing was turned on by this run.
-    safe_state = SafeState(True, "not applied: the run never reached the instruments")
+    """Connect, run the loop, apply the safe state to whatever was opened. Returns (status,
+    safe state)."""
+    safe_state = NOT_OPENED
+    status = "error: not started"
     try:
         with ctx.connector(ctx.bench, roles, iolog) as instruments:
-            identities.update(instruments.identities)
+            found.identities.update(instruments.identities)
+            found.start_state = instruments.start_state
             try:
-                status = _loop(ctx, instruments, journal, tally)
+                if instruments.failure is not None:
+                    raise instruments.failure
+                status = _loop(ctx, instruments, journal, tally, iolog)
             except AbortNow:
                 status = "aborted"
+            except Exception as exc:
+                status = _error_status(exc)
             finally:
                 ctx.stop.shield()
-                safe_state = apply_safe_state(instruments)
-                if not safe_state.confirmed:
-                    log.error("safe state %s", safe_state.detail)
+                if instruments.opened:
+                    safe_state = apply_safe_state(instruments)
+                    if not safe_state.confirmed:
+                        log.error("safe state %s", safe_state.detail)
     except AbortNow:
         status = "aborted"
-    except FivegbenchError as exc:
-        log.error("%s", exc)
-        status = f"error: {exc}"
+    except Exception as exc:
+        status = _error_status(exc)
     finally:
         ctx.stop.shield()  # the record and report are written next, whatever arrives now
     return status, safe_state
 
 
-def _loop(ctx: RunContext, instruments: Instruments, journal: Journal, tally: Tally) -> str:
+def _error_status(exc: Exception) -> str:
+    """The run's status after ``exc``; an unexpected exception's traceback goes to run.log."""
+    if isinstance(exc, FivegbenchError):
+        log.error("%s", exc)
+        return f"error: {exc}"
+    log.error("internal error: %s: %s", type(exc).__name__, exc, exc_info=True)
+    return f"error: internal error: {type(exc).__name__}: {exc} (traceback in run.log)"
+
+
+def _loop(ctx: RunContext, instruments: Instruments, journal: Journal, tally: Tally, iolog: IoLog) -> str:
     mctx = MeasureContext(instruments, ctx.bench, ctx.run_dir / "captures", ctx.loaded_plan.plan.dut)
     setup = GnbSetup(instruments.gnb) if instruments.gnb is not None else None
     attenuator = AttenuatorSetup(instruments.attenuator)
@@ -283,6 +344,9 @@ def _loop(ctx: RunContext, instruments: Instruments, journal: Journal, tally: Ta
             journal.append(record)
             tally.add(record)
         ctx.display.step_finished(step, record)
+        failure = _results_failure(iolog, ctx.run_log)
+        if failure is not None:
+            raise ResultsError(failure)
         if record.verdict == Verdict.ERROR.value and step.on_error == "stop":
             return "stopped on error"
     return "completed"
@@ -294,7 +358,7 @@ def _run_record(
     status: str,
     safe_state: SafeState,
     counts: Counter[str],
-    identities: dict[str, str],
+    found: Found,
 ) -> RunRecord:
     plan = ctx.loaded_plan.plan
     bench = ctx.bench.bench
@@ -305,7 +369,7 @@ def _run_record(
             "model": config.model,
             "serial": config.serial,
             "calibration_due": config.calibration_due.isoformat() if config.calibration_due else None,
-            "identity": identities.get(role),
+            "identity": found.identities.get(role),
         }
         for role, config in bench.instruments.items()
     }
@@ -328,6 +392,7 @@ def _run_record(
         cell=plan.cell.model_dump(mode="json"),
         instruments=instruments,
         rf_path=bench.rf_path.model_dump(mode="json"),
+        start_state=found.start_state,
         safe_state=safe_state.detail,
         counts=dict(counts),
     )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import re
 import shutil
 import sqlite3
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -14,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
+from fivegbench.errors import ResultsError
 from fivegbench.record import MeasurementRecord, RunRecord
 
 
@@ -97,12 +101,30 @@ class Journal:
         self.count = 0
 
     def append(self, record: MeasurementRecord) -> None:
-        self._file.write(json.dumps(record.to_dict(), separators=(",", ":")) + "\n")
-        self._file.flush()
+        """Append one line and flush it. A line that cannot be written whole is cut off again, so
+        the journal never holds a torn line; raises ResultsError."""
+        line = json.dumps(record.to_dict(), separators=(",", ":")) + "\n"
+        start = self._file.tell()
+        try:
+            self._file.write(line)
+            self._file.flush()
+        except OSError as exc:
+            self._cut(start)
+            raise ResultsError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
         self.count += 1
 
+    def _cut(self, size: int) -> None:
+        """Drop what a failed write left after ``size`` bytes (and its unflushed buffer)."""
+        with contextlib.suppress(OSError):
+            self._file.close()
+        with contextlib.suppress(OSError):
+            os.truncate(self.path, size)
+        with contextlib.suppress(OSError):  # if even this fails, the run stops on the error anyway
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+
     def close(self) -> None:
-        self._file.close()
+        with contextlib.suppress(OSError):  # a failed append was already reported
+            self._file.close()
 
     def __enter__(self) -> Journal:
         return self
@@ -111,6 +133,24 @@ class Journal:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+class RunLog(logging.FileHandler):
+    """The run's ``run.log``. A record that cannot be written (a full disk) is not printed as a
+    traceback per log call: the first failure is kept in :attr:`failure`, and the runner stops."""
+
+    def __init__(self, path: Path, level: int) -> None:
+        super().__init__(path, encoding="utf-8")
+        self.setLevel(level)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.failure: OSError | None = None
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            super().handleError(record)
+        elif self.failure is None:
+            self.failure = error
 
 
 def index_run(results_root: Path, run_dir: Path, record: RunRecord) -> None:

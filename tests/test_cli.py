@@ -88,6 +88,7 @@ def test_unreachable_bench_exits_3_with_a_record(tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     text = (ROOT / "instruments/benches/sim.yaml").read_text()
+    text = text.replace("profile: sim-gnb", f"profile: {ROOT / 'instruments/profiles/sim-gnb.yaml'}")
     text = text.replace("simulated: true", "simulated: false")
     text = text.replace("TCPIP::127.0.0.1::0::SOCKET", f"TCPIP::127.0.0.1::{port}::SOCKET")
     bench = tmp_path / "bench.yaml"
@@ -99,3 +100,58 @@ def test_unreachable_bench_exits_3_with_a_record(tmp_path):
     record = json.loads((run_dir / "record.json").read_text())
     assert record["status"].startswith("error") and record["counts"] == {"SKIPPED": 8}
     assert (run_dir / "journal.jsonl").read_text() == ""
+
+
+def _line_of(text: str, marker: str) -> int:
+    """The 1-based line of the only ``marker`` in ``text``, found here (not by fivegbench)."""
+    assert text.count(marker) == 1, marker
+    return text.count("\n", 0, text.index(marker)) + 1
+
+
+def test_password_smuggling_a_command_is_refused_by_validate(tmp_path):
+    text = (ROOT / "instruments/benches/sim.yaml").read_text()
+    assert text.count("password: admin,") == 1
+    text = text.replace("password: admin,", 'password: "admin\\r\\nrf on",')
+    bench = tmp_path / "bench.yaml"
+    bench.write_text(text)
+    proc = fivegbench("validate", str(DEMO), "--bench", str(bench))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    line = _line_of(text, "password:")
+    assert f"bench.yaml:{line}:" in proc.stderr, proc.stderr
+    assert "instruments.gnb.options.password: contains a control character (CR (U+000D)" in proc.stderr
+    assert "rf on" not in proc.stderr and "admin" not in proc.stderr
+
+
+def test_profile_smuggling_a_command_is_refused_by_validate(tmp_path):
+    text = (ROOT / "instruments/profiles/sim-gnb.yaml").read_text()
+    old = "    NR-FR1-TM1.1: NR-FR1-TM1.1\n"
+    assert text.count(old) == 1
+    text = text.replace(old, '    NR-FR1-TM1.1: "NR-FR1-TM1.1\\r\\nrf on"\n')
+    profile = tmp_path / "evil-gnb.yaml"
+    profile.write_text(text)
+    bench_text = (ROOT / "instruments/benches/sim.yaml").read_text()
+    assert bench_text.count("profile: sim-gnb") == 1
+    bench = tmp_path / "bench.yaml"
+    bench.write_text(bench_text.replace("profile: sim-gnb", f"profile: {profile}"))
+    proc = fivegbench("validate", str(DEMO), "--bench", str(bench))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    line = _line_of(text, "NR-FR1-TM1.1: ")
+    assert proc.stderr.startswith(f"{profile}:{line}:"), proc.stderr
+    assert 'limits.test_models["NR-FR1-TM1.1"]: contains a control character (CR (U+000D)' in proc.stderr
+    assert "rf on" not in proc.stderr
+
+
+def test_plan_smuggling_a_command_is_refused_by_validate(tmp_path):
+    text = DEMO.read_text()
+    assert text.count("  band: n78\n") == 1
+    text = text.replace("  band: n78\n", '  band: "n78\\r\\nrf on"\n')
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text)
+    proc = fivegbench("validate", str(plan))
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    line = _line_of(text, "  band: ")
+    assert proc.stderr.startswith(f"{plan}:{line}:3: cell.band: "), proc.stderr
+    assert "is not an NR band" in proc.stderr and "\r" not in proc.stderr

@@ -128,6 +128,7 @@ def test_validate_refuses_analyzer_overload(tmp_path):
         (ROOT / "instruments/benches/sim.yaml")
         .read_text()
         .replace("max_input_power: 30 dBm", "max_input_power: 5 dBm")
+        .replace("profile: sim-gnb", f"profile: {ROOT / 'instruments/profiles/sim-gnb.yaml'}")
     )
     bench.write_text(text)
     proc = fivegbench("validate", str(DEMO), "--bench", str(bench))

@@ -73,6 +73,8 @@ def test_attenuation_needs_an_attenuator_within_its_range(tmp_path):
     assert str(info.value).startswith("p.yaml:7:")
     no_attenuator = tmp_path / "bench.yaml"
     sim = (ROOT / "instruments/benches/sim.yaml").read_text()
+    # a copy elsewhere names its gNB profile by path (by name it is looked up beside the bench)
+    sim = sim.replace("profile: sim-gnb", f"profile: {ROOT / 'instruments/profiles/sim-gnb.yaml'}")
     start = sim.index("  attenuator:")
     no_attenuator.write_text(sim[:start] + sim[sim.index("# Loss between") :])
     with pytest.raises(PlanError, match="no attenuator role"):

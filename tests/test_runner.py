@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from fivegbench import runner, store
 from fivegbench.bench import Instruments, load_bench
 from fivegbench.errors import InstrumentError
 from fivegbench.measure.base import Outcome
@@ -60,7 +63,7 @@ class FakeGnb:
     def resync(self):
         self.calls.append("resync")
 
-    def rf_off(self):
+    def rf_off(self, timeout=None):
         self.calls.append("rf off")
         if not self.refuses_rf_off:
             self.rf = False
@@ -272,3 +275,109 @@ def test_attenuation_is_set_when_it_changes_then_maximum_at_the_end(tmp_path):
     record = execute(ctx)
     assert record.exit_code == 0
     assert attenuator.settings == [10.0, 20.0, 95.0]
+
+
+# -- faults of the harness itself -------------------------------------------------------------------
+def test_a_connection_that_stops_part_way_still_gets_the_safe_state(tmp_path):
+    gnb = FakeGnb(rf=True)
+    ctx = make_context(tmp_path, echo_power, gnb=gnb)
+
+    @contextmanager
+    def connector(bench, roles, iolog):
+        failure = InstrumentError("gnb", "show version", None, "no version in reply 'rf on'")
+        yield Instruments(gnb=gnb, failure=failure)
+
+    ctx.connector = connector
+    record = execute(ctx)
+    assert record.exit_code == 3 and record.status == "error: gnb: show version: no version in reply 'rf on'"
+    assert record.safe_state == "confirmed: gNB RF off (read back)"
+    assert gnb.calls == ["resync", "rf off"] and not gnb.rf
+    assert record.counts == {"SKIPPED": 3}
+
+
+def test_nothing_opened_means_no_safe_state_and_says_so(tmp_path):
+    ctx = make_context(tmp_path, echo_power)
+
+    @contextmanager
+    def connector(bench, roles, iolog):
+        yield Instruments(failure=InstrumentError("gnb", "<io>", None, "cannot open socket://x"))
+
+    ctx.connector = connector
+    record = execute(ctx)
+    assert record.exit_code == 3
+    assert record.safe_state.startswith("not applied: no instrument connection was opened")
+
+
+def test_an_unexpected_exception_is_an_error_with_its_traceback_in_the_log(tmp_path, caplog):
+    ctx = make_context(tmp_path, echo_power)
+
+    @contextmanager
+    def connector(bench, roles, iolog):
+        raise KeyError("analyzer")
+        yield  # pragma: no cover
+
+    ctx.connector = connector
+    record = execute(ctx)
+    assert record.exit_code == 3
+    assert record.status == "error: internal error: KeyError: 'analyzer' (traceback in run.log)"
+    assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
+
+
+def test_a_crash_in_the_safe_state_is_never_confirmed(tmp_path):
+    class CrashingGnb(FakeGnb):
+        def cell_status(self):
+            raise AttributeError("'NoneType' object has no attribute 'group'")
+
+    record = execute(make_context(tmp_path, echo_power, gnb=CrashingGnb()))
+    assert record.exit_code == 4
+    assert record.safe_state.startswith("NOT CONFIRMED: gnb: safe state crashed: AttributeError")
+
+
+def test_a_report_that_cannot_be_rendered_is_exit_3_and_said_in_the_record(tmp_path, monkeypatch):
+    def broken_render(*args, **kwargs):
+        raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    monkeypatch.setattr(runner, "render", broken_render)
+    record = execute(make_context(tmp_path, echo_power))
+    assert record.exit_code == 3 and record.status.startswith(
+        "error: writing report.html failed: UnicodeEncodeError"
+    )
+    saved = json.loads((tmp_path / "record.json").read_text())
+    assert saved["exit_code"] == 3 and saved["status"] == record.status
+    assert not (tmp_path / "report.html").exists()
+
+
+class TornWrites:
+    """journal.jsonl's file: the second line is written half, then the disk is full."""
+
+    def __init__(self, file) -> None:
+        self.file = file
+        self.lines = 0
+
+    def write(self, text: str) -> None:
+        self.lines += 1
+        if self.lines == 2:
+            self.file.write(text[: len(text) // 2])
+            self.file.flush()
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.file.write(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.file, name)
+
+
+def test_a_journal_that_cannot_be_written_stops_the_run_without_a_torn_line(tmp_path, monkeypatch):
+    class FillingJournal(store.Journal):
+        def __init__(self, path):
+            super().__init__(path)
+            self._file = TornWrites(self._file)
+
+    monkeypatch.setattr(runner, "Journal", FillingJournal)
+    gnb = FakeGnb()
+    record = execute(make_context(tmp_path, echo_power, gnb=gnb))
+    assert record.exit_code == 3
+    assert record.status == f"error: cannot write {tmp_path / 'journal.jsonl'}: No space left on device"
+    assert gnb.calls[-1] == "rf off" and not gnb.rf
+    text = (tmp_path / "journal.jsonl").read_text()
+    assert text.endswith("\n") and [json.loads(line)["verdict"] for line in text.splitlines()] == ["PASS"]
+    assert record.counts == {"PASS": 1, "SKIPPED": 2}

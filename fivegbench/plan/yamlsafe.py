@@ -12,6 +12,12 @@ Plans and bench files are read with this module, never with ``yaml.load``:
 Mapping keys must be text and may not repeat. Plain scalars containing ``:`` stay text (YAML 1.1
 would read ``10:2:2`` as the base-60 integer 36122).
 
+Control characters (:mod:`fivegbench.safetext`) are refused where they are built: a text value may
+hold only the TAB, LF and CR a block or quoted scalar can produce, a mapping key none at all (keys
+are echoed in key paths and messages, which must stay one line). Lone surrogates count as control
+characters. A raw control byte in the file (NUL, BEL, ESC, ...) is refused by PyYAML's reader,
+reported here at its line and column.
+
 :func:`validate` is generic: it runs any pydantic model over data loaded here and turns the first
 validation error into a :class:`~fivegbench.errors.PlanError` naming the key path
 (``steps[2].sweep.tx_power``) and the line and column of the deepest node that exists.
@@ -32,6 +38,7 @@ from pydantic import BaseModel, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from fivegbench.errors import PlanError
+from fivegbench.safetext import TEXT_WHITESPACE, control_character
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +234,9 @@ class _Builder:
         if not isinstance(node, yaml.ScalarNode):
             raise self.fail(node, path, "a mapping key must be text, not a list or mapping")
         if node.tag == _TAG + "str":
+            found = control_character(str(node.value))
+            if found:
+                raise self.fail(node, path, f"a mapping key contains a control character ({found})")
             return str(node.value)
         if node.tag == _TAG + "bool":
             raise self.fail(node, path, f"key {node.value!r} is read as a true/false value; quote it")
@@ -239,6 +249,9 @@ class _Builder:
         if tag in (_TAG + "int", _TAG + "float") and node.style is None and ":" in node.value:
             return str(node.value)  # base-60 (YAML 1.1): keep "10:2:2" as text
         if tag == _TAG + "str" or tag == _TAG + "timestamp":
+            found = control_character(str(node.value), allow=TEXT_WHITESPACE)
+            if found:
+                raise self.fail(node, path, f"contains a control character ({found})")
             return str(node.value)
         if tag == _TAG + "int":
             return self.loader.construct_yaml_int(node)
@@ -263,7 +276,10 @@ def loads(text: str, file: str) -> tuple[Any, Positions]:
     Raises PlanError for syntax errors, exceeded bounds, duplicate or non-text keys.
     """
     check_size(len(text.encode("utf-8", "surrogatepass")), file)
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)  # PyYAML's reader refuses control characters here
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text, file) from None
     try:
         try:
             root = loader.get_single_node()
@@ -310,6 +326,30 @@ def load_yaml(path: Path) -> tuple[Any, Positions]:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+# Line breaks as PyYAML's marks count them (a lone CR, NEL and the Unicode separators too).
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> PlanError:
+    """A character PyYAML's reader refuses (NUL, ESC, U+FFFE, ...) at its line and column."""
+    position = exc.position
+    if not isinstance(position, int) or not 0 <= position < len(text):  # pragma: no cover
+        return PlanError(
+            file, None, None, "", "invalid YAML: the file contains a character that is not allowed"
+        )
+    breaks = list(_LINE_BREAK.finditer(text, 0, position))
+    line_start = breaks[-1].end() if breaks else 0
+    line, column = len(breaks) + 1, position - line_start + 1
+    found = control_character(text[line_start : position + 1], allow="\t")
+    if found:
+        return PlanError(
+            file, line, column, "", f"invalid YAML: the line contains a control character ({found})"
+        )
+    return PlanError(
+        file, line, column, "", f"invalid YAML: character U+{ord(text[position]):04X} is not allowed"
+    )
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> PlanError:
@@ -398,7 +438,7 @@ def _message(err: dict[str, Any], expected: Sequence[str] = ()) -> str:
     value = err.get("input")
     loc: tuple[Any, ...] = tuple(err.get("loc") or ())
     if kind == "plan_error":
-        return str(ctx["message"])
+        return _one_line(str(ctx["message"]))  # a value quoted in it may hold a line break
     if kind == "value_error" and "error" in ctx:
         return _one_line(str(ctx["error"]))
     if kind == "missing":

@@ -14,6 +14,18 @@ The console echoes what is typed (not the password), prints ``\\r\\n`` line endi
 ``world.gnb`` under ``world.lock``: the simulated analyzer sees what the console configured.
 Slow operations (PA settling after ``set tx-power`` with RF on, the ``rf on`` ramp) hold the
 prompt back for ``settle_s`` / ``rf_ramp_s`` seconds.
+
+Fault injection, for tests that reach the simulator only through its console (``fivegbench sim
+serve`` in a subprocess): two hidden commands, not listed by ``help``, act on every *other* open
+socket session, never on the one that typed them, and leave the world (RF, cell) unchanged.
+``debug fault reset`` drops them with a TCP reset (``SO_LINGER`` 0, then close: the client's next
+``recv`` raises ``ConnectionResetError``) and prints ``reset <n> session(s)``; ``debug fault hang``
+makes them stop answering (whatever they receive is discarded, nothing is written, not even the
+echo, until the client disconnects) and prints ``hung <n> session(s)``. New connections afterwards
+get a fresh session as usual. A session is reset by its own thread within one poll (0.1 s), or when
+a slow command it is running returns (its output is then discarded). In-process tests call
+``SimGnbConsole.reset_sessions()`` / ``hang_sessions()``. On the pty transport both commands
+answer ``% Error:``.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ import os
 import re
 import select
 import socket
+import struct
 import threading
 import time
 import tty
@@ -109,6 +122,14 @@ class _Alarm:
     severity: str
     name: str
     text: str
+
+
+class _Link:
+    """The fault flags of one live socket session, set by other threads (Events are thread-safe)."""
+
+    def __init__(self) -> None:
+        self.reset = threading.Event()  # close with a TCP reset at the next poll
+        self.hung = threading.Event()  # discard what is received, write nothing
 
 
 class _Session:
@@ -200,7 +221,7 @@ class _Session:
                 return
             out = ""
             try:
-                out = self._console.execute(words)
+                out = self._console.execute(words, session=self)
             except CliError as exc:
                 out = f"% Error: {exc}"
             self._write((out.replace("\n", "\r\n") + "\r\n" if out else "") + PROMPT)
@@ -239,6 +260,8 @@ class SimGnbConsole:
         self._slave: int | None = None
         self._alarms: list[_Alarm] = []
         self._alarms_lock = threading.Lock()
+        self._links: dict[_Session, _Link] = {}  # the live socket sessions
+        self._links_lock = threading.Lock()
         self._started = time.monotonic()
         self.resource: str | None = None
 
@@ -318,6 +341,37 @@ class SimGnbConsole:
         with self._alarms_lock:
             self._alarms.append(_Alarm(severity, name, text))
 
+    def reset_sessions(self, except_session: _Session | None = None) -> int:
+        """Drop every socket session but ``except_session`` with a TCP reset; return how many.
+
+        The sessions leave the registry at once; each one's thread sets ``SO_LINGER`` 0 and closes
+        its socket at its next poll. The world is not changed.
+        """
+        links = self._other_links(except_session, remove=True)
+        for link in links:
+            link.reset.set()
+        return len(links)
+
+    def hang_sessions(self, except_session: _Session | None = None) -> int:
+        """Make every socket session but ``except_session`` stop answering; return how many.
+
+        A hung session discards what it receives and writes nothing until its client disconnects
+        (or it is reset, or the console stops).
+        """
+        links = self._other_links(except_session, remove=False)
+        for link in links:
+            link.hung.set()
+        return len(links)
+
+    def _other_links(self, except_session: _Session | None, remove: bool) -> list[_Link]:
+        with self._links_lock:
+            others = [s for s in self._links if s is not except_session]
+            links = [self._links[s] for s in others]
+            if remove:
+                for s in others:
+                    del self._links[s]
+        return links
+
     # -- threads -----------------------------------------------------------------------------
     def _select(self, read: list[Any], write: list[Any]) -> tuple[list[Any], list[Any]]:
         """select() that also returns (with nothing ready) when the console is being stopped."""
@@ -347,13 +401,14 @@ class SimGnbConsole:
             self._spawn(self._socket_session, "sim-gnb-session", conn)
 
     def _socket_session(self, conn: socket.socket) -> None:
+        link = _Link()
         with conn:
             conn.setblocking(False)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def write(text: str) -> None:
                 data = text.encode("utf-8")
-                while data and not self._stop.is_set():
+                while data and not (self._stop.is_set() or link.reset.is_set() or link.hung.is_set()):
                     _, ready = self._select([], [conn])
                     if ready:
                         try:
@@ -363,19 +418,32 @@ class SimGnbConsole:
 
             try:
                 session = _Session(self, write, greet=True)
-                while not self._stop.is_set():
-                    ready, _ = self._select([conn], [])
-                    if not ready:
-                        continue
-                    try:
-                        data = conn.recv(_CHUNK)
-                    except BlockingIOError:
-                        continue
-                    if not data:
-                        return  # client disconnected
-                    session.feed(session.decode(data))
+                with self._links_lock:
+                    self._links[session] = link
+                try:
+                    self._serve_socket(conn, session, link)
+                finally:
+                    with self._links_lock:
+                        self._links.pop(session, None)
+                if link.reset.is_set():  # close() now sends RST instead of FIN
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             except OSError as exc:  # reset by peer, broken pipe
                 log.debug("sim gNB session ended: %s", exc)
+
+    def _serve_socket(self, conn: socket.socket, session: _Session, link: _Link) -> None:
+        """Feed what the client types to ``session`` until it disconnects, is reset or we stop."""
+        while not (self._stop.is_set() or link.reset.is_set()):
+            ready, _ = self._select([conn], [])
+            if not ready or link.reset.is_set():
+                continue
+            try:
+                data = conn.recv(_CHUNK)
+            except BlockingIOError:
+                continue
+            if not data:
+                return  # client disconnected
+            if not link.hung.is_set():
+                session.feed(session.decode(data))
 
     def _pty_loop(self) -> None:
         master = self._master
@@ -410,14 +478,19 @@ class SimGnbConsole:
                 session.feed(session.decode(data))
 
     # -- the CLI -------------------------------------------------------------------------------
-    def execute(self, words: list[str]) -> str:
-        """Run one command line (already split); return its output without the prompt."""
+    def execute(self, words: list[str], session: _Session | None = None) -> str:
+        """Run one command line (already split); return its output without the prompt.
+
+        ``session`` is the session that typed it, which ``debug fault ...`` leaves alone.
+        """
         if not words:
             return ""
         head = " ".join(words[:2])
         args = words[2:]
         if words[0] in ("help", "?"):
             return _HELP
+        if words[0] == "debug":
+            return self._debug(words, session)
         handlers: dict[str, Callable[[list[str]], str]] = {
             "show version": self._show_version,
             "show cell": self._show_cell,
@@ -436,6 +509,21 @@ class SimGnbConsole:
         if handler is None:
             raise CliError(f"Unknown command '{' '.join(words)}'")
         return handler(args)
+
+    def _debug(self, words: list[str], session: _Session | None) -> str:
+        """The hidden ``debug fault reset`` / ``debug fault hang`` (see the module docstring)."""
+        command = " ".join(words)
+        faults: dict[str, tuple[Callable[[_Session | None], int], str]] = {
+            "debug fault reset": (self.reset_sessions, "reset"),
+            "debug fault hang": (self.hang_sessions, "hung"),
+        }
+        fault = faults.get(command)
+        if fault is None:
+            raise CliError(f"Unknown command '{command}'")
+        if self.transport != "socket":
+            raise CliError(f"'{command}' is not available on a {self.transport} console")
+        inject, done = fault
+        return f"{done} {inject(session)} session(s)"
 
     def _show_version(self, args: list[str]) -> str:
         _no_args(args, "show version")

@@ -14,6 +14,7 @@ message, ``UTC time  role  >|<  message``, plain text with the terminator stripp
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -29,10 +30,17 @@ RECEIVED = "<"
 
 
 class IoLog:
-    """Appends every exchange of every instrument to one file (and to the module logger)."""
+    """Appends every exchange of every instrument to one file (and to the module logger).
+
+    Writing the log never stands between the harness and an instrument: a write that fails (a
+    full disk) is reported once, loudly, the file is given up, and :attr:`failure` says why. The
+    runner reads it between measurements and stops the run.
+    """
 
     def __init__(self, path: Path | None = None) -> None:
         self._lock = threading.Lock()
+        self.path = path
+        self.failure: OSError | None = None
         self._file: TextIO | None = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115
 
     def record(self, role: str, direction: str, message: str) -> None:
@@ -45,10 +53,21 @@ class IoLog:
             text = f"{stamp}  {role}  {direction}  {message}\n"
         with self._lock:
             if self._file is not None:
-                self._file.write(text)
-                self._file.flush()
+                try:
+                    self._file.write(text)
+                    self._file.flush()
+                except OSError as exc:
+                    self._give_up(exc)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s", text.rstrip("\n"))
+
+    def _give_up(self, exc: OSError) -> None:
+        self.failure = exc
+        file, self._file = self._file, None
+        log.error("cannot write %s: %s; instrument exchanges are no longer logged", self.path, exc)
+        if file is not None:
+            with contextlib.suppress(OSError):  # the buffered tail cannot be written either
+                file.close()
 
     def block(self, role: str, direction: str, size: int) -> None:
         """Log a binary block by its size only."""
@@ -57,7 +76,10 @@ class IoLog:
     def close(self) -> None:
         with self._lock:
             if self._file is not None:
-                self._file.close()
+                try:
+                    self._file.close()
+                except OSError as exc:
+                    self._give_up(exc)
                 self._file = None
 
 
@@ -65,6 +87,9 @@ class MessageTransport(Protocol):
     """A message-based instrument link (SCPI). Terminators are added and stripped here."""
 
     role: str
+
+    def open(self) -> None:
+        """Open (or reopen, after :meth:`close`) the link."""
 
     def write(self, message: str) -> None:
         """Send one program message."""
@@ -89,6 +114,9 @@ class StreamTransport(Protocol):
     """A byte-stream console link (serial line, pty, terminal server socket)."""
 
     role: str
+
+    def open(self) -> None:
+        """Open (or reopen, after :meth:`close`) the link."""
 
     def send_line(self, text: str) -> None:
         """Send ``text`` followed by the line ending."""

@@ -26,6 +26,8 @@ class ScriptedTransport:
         self._pairs = list(pairs)
         self._pending: list[Reply] = []
         self.sent: list[str] = []
+        self.opened = 0  # calls of open() and close(), for tests of reopening
+        self.closed = 0
 
     # -- MessageTransport ------------------------------------------------------------------
     def write(self, message: str) -> None:
@@ -69,8 +71,11 @@ class ScriptedTransport:
     def timeout(self, seconds: float) -> Iterator[None]:
         yield
 
+    def open(self) -> None:
+        self.opened += 1
+
     def close(self) -> None:
-        pass
+        self.closed += 1
 
     # -- bookkeeping -----------------------------------------------------------------------
     def _next_reply(self) -> str | bytes:

@@ -20,6 +20,7 @@ from types import TracebackType
 import serial
 
 from fivegbench.errors import InstrumentError
+from fivegbench.safetext import control_character
 from fivegbench.transport.base import RECEIVED, SENT, IoLog
 
 log = logging.getLogger(__name__)
@@ -125,13 +126,20 @@ class SerialTransport:
 
     # -- StreamTransport ---------------------------------------------------------------------
     def send_line(self, text: str) -> None:
-        """Send ``text`` followed by the line ending; log it as sent."""
+        """Send ``text`` followed by the line ending; log it as sent.
+
+        Raises InstrumentError, sending nothing, when ``text`` contains a control character (a CR
+        or LF in it would be a second command)."""
+        self._refuse_control(text)
         self._write(text + self.line_ending)
         if self._iolog is not None:
             self._iolog.record(self.role, SENT, text)
 
     def send_secret(self, text: str) -> None:
-        """Send ``text`` (a password) followed by the line ending; the log shows ``********``."""
+        """Send ``text`` (a password) followed by the line ending; the log shows ``********``.
+
+        Refuses a control character like :meth:`send_line`, without quoting the text."""
+        self._refuse_control(text)
         self._write(text + self.line_ending)
         if self._iolog is not None:
             self._iolog.record(self.role, SENT, "********")
@@ -167,6 +175,16 @@ class SerialTransport:
         if self._port is None or not self._port.is_open:
             raise InstrumentError(self.role, "<io>", None, f"{self.url} is not open")
         return self._port
+
+    def _refuse_control(self, text: str) -> None:
+        found = control_character(text)
+        if found:  # which character where, never the text: it may be a password
+            raise InstrumentError(
+                self.role,
+                "<io>",
+                None,
+                f"refused to send a line containing a control character ({found}); nothing was sent",
+            )
 
     def _write(self, text: str) -> None:
         port = self._require_open()

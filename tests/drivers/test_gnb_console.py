@@ -1,4 +1,5 @@
-"""Exact-exchange protocol tests for the gNB console driver (sim-gnb profile) and profile loading."""
+"""Exact-exchange protocol tests for the gNB console driver (sim-gnb profile); profile loading is in
+test_gnb_profile.py."""
 
 import math
 from pathlib import Path
@@ -7,7 +8,7 @@ import pytest
 
 from fivegbench.drivers.gnb.console import CellStatus, GnbConsole
 from fivegbench.drivers.gnb.profile import GnbProfile, load_profile
-from fivegbench.errors import BenchError, InstrumentError
+from fivegbench.errors import InstrumentError
 from fivegbench.nr.arfcn import arfcn_to_hz, hz_to_arfcn
 from fivegbench.transport.scripted import ScriptedTransport
 
@@ -312,48 +313,6 @@ def test_arfcn_round_trip(arfcn, hz):
     assert hz_to_arfcn(hz) == arfcn
 
 
-# -- profiles -----------------------------------------------------------------------------------
-def test_load_profile_by_path():
-    assert load_profile(PROFILES / "sim-gnb.yaml").name == "sim-gnb"
-
-
-def test_unknown_profile_name_lists_the_available_ones():
-    with pytest.raises(BenchError, match=r"not found.*available: .*sim-gnb"):
-        load_profile("nokia-airscale", search_dir=PROFILES)
-
-
-def _write_variant(tmp_path, old, new):
-    text = (PROFILES / "sim-gnb.yaml").read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "variant.yaml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "expected"),
-    [
-        ("{dbm:.1f}", "{power:.1f}", r"commands: set_tx_power: unknown field\(s\) power \(allowed: dbm\)"),
-        ("(?P<message>.*\\S)", "(.*\\S)", "error: the error regex needs a group named 'message'"),
-        ("'^gnb-cli> '", "'^gnb-cli[> '", "prompt: invalid regular expression"),
-        ("rf_on: rf on", "rf_onn: rf on", "commands.rf_on: Field required"),
-        (
-            'rf_on_values: ["ON"]',
-            "rf_on_values: [ON]",
-            "responses.rf_on_values.0: Input should be a valid string",
-        ),
-        ("tx_power_dbm: [-10.0, 50.0]", "tx_power_dbm: [50.0, -10.0]", "limits: tx_power_dbm: min 50.0"),
-        ("name: sim-gnb", "name: [sim-gnb", "invalid YAML"),
-    ],
-)
-def test_bad_profile_is_a_one_line_bench_error(tmp_path, old, new, expected):
-    path = _write_variant(tmp_path, old, new)
-    with pytest.raises(BenchError, match=expected) as info:
-        load_profile(path)
-    assert "\n" not in str(info.value)
-    assert str(path) in str(info.value)
-
-
 def test_resync_discards_an_interrupted_commands_output():
     pairs = [
         ("", "set tx-power 46.0\nRF settling\ngnb-cli> "),  # the interrupted command finishes first
@@ -370,3 +329,61 @@ def test_resync_without_any_prompt_is_an_instrument_error():
         pytest.raises(InstrumentError, match="resync"),
     ):
         console(t).resync()
+
+
+# -- nothing smuggled to the console ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("user", "password", "field"),
+    [
+        ("admin", "s3cret\r\nrf on", "password"),
+        ("admin\nrf on", "s3cret", "user"),
+        ("admin", "s3\x1b[2J", "password"),
+    ],
+)
+def test_credentials_with_a_control_character_are_refused_with_nothing_sent(user, password, field):
+    with ScriptedTransport([]) as t, pytest.raises(InstrumentError) as info:
+        GnbConsole(t, PROFILE, user=user, password=password).connect()
+    assert t.sent == []
+    assert info.value.command == field
+    if field == "password":
+        assert "s3" not in str(info.value)  # the secret is not echoed
+
+
+def test_a_test_model_mapping_with_a_line_ending_is_refused_with_nothing_sent():
+    models = {**PROFILE.limits.test_models, "NR-FR1-TM1.1": "NR-FR1-TM1.1\r\nrf on"}
+    profile = PROFILE.model_copy(update={"limits": PROFILE.limits.model_copy(update={"test_models": models})})
+    with ScriptedTransport([]) as t, pytest.raises(InstrumentError) as info:
+        console(t, profile).set_test_model("NR-FR1-TM1.1")
+    assert t.sent == []
+    assert info.value.command == "limits.test_models.NR-FR1-TM1.1"
+    position = len("set test-model NR-FR1-TM1.1") + 1  # in the line as it would have been sent
+    assert f"CR (U+000D) at position {position}" in str(info.value)
+
+
+def test_a_template_with_a_line_ending_sends_no_part_of_the_cell_configuration():
+    # set_scs comes after set_band and set_frequency: checking line by line would send those two
+    commands = PROFILE.commands.model_copy(update={"set_scs": "set scs {scs_khz:g}\nrf on"})
+    profile = PROFILE.model_copy(update={"commands": commands})
+    with ScriptedTransport([]) as t, pytest.raises(InstrumentError, match=r"commands\.set_scs"):
+        console(t, profile).configure_cell("n78", center_frequency_hz=3750e6, bandwidth_hz=100e6, scs_hz=30e3)
+    assert t.sent == []
+
+
+def test_on_login_commands_with_a_tab_are_refused_before_logging_in():
+    profile = PROFILE.model_copy(update={"on_login": ["terminal\tlength 0"]})
+    with ScriptedTransport([]) as t, pytest.raises(InstrumentError, match=r"on_login\[0\]"):
+        console(t, profile).connect()
+    assert t.sent == []
+
+
+# -- recovering a session ----------------------------------------------------------------------------
+def test_resync_logs_in_again_when_the_session_has_ended():
+    pairs = [("", "\nlogin: "), *LOGIN]  # an idle timeout logged the session out
+    with ScriptedTransport(pairs) as t:
+        console(t).resync()
+
+
+def test_reopen_closes_the_link_opens_it_and_logs_in():
+    with ScriptedTransport(LOGIN) as t:
+        console(t).reopen()
+    assert (t.closed, t.opened) == (1, 1)

@@ -558,3 +558,174 @@ def test_misspelt_required_key_is_reported_as_unknown() -> None:
     assert str(info.value) == (
         "bench.yaml:2:1: resourse: unknown key 'resourse' (expected one of: driver, resource)"
     )
+
+
+# --------------------------------------------------------------------------- control characters
+
+
+def _line_col(text: str, marker: str) -> tuple[int, int]:
+    """1-based line and column of the first ``marker`` in ``text`` (found here, not by the loader)."""
+    index = text.index(marker)
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index) + 1, index - line_start + 1
+
+
+# (id, old, new: YAML source text with escapes, marker where the error points, key path, mention)
+CONTROL_EDITS = [
+    ("esc", "  vendor: VHT", '  vendor: "VH\\e[2JT"', '"VH', "dut.vendor", "ESC (U+001B) at position 3"),
+    (
+        "nul-escape",
+        "  model: gNodeB 8T8R",
+        '  model: "gNodeB\\0"',
+        '"gNodeB',
+        "dut.model",
+        "NUL (U+0000) at position 7",
+    ),
+    ("bel", "  serial: GNB-0042", '  serial: "GNB\\a"', '"GNB', "dut.serial", "U+0007 at position 4"),
+    (
+        "lone-surrogate",
+        "  firmware: 2.3.1",
+        '  firmware: "\\ud800"',
+        '"\\ud800',
+        "dut.firmware",
+        "U+D800 at position 1",
+    ),
+    ("nel", "operator: lab 3 night shift", 'operator: "lab\\N3"', '"lab', "operator", "U+0085 at position 4"),
+    (
+        "line-separator",
+        "operator: lab 3 night shift",
+        'operator: "lab\\L3"',
+        '"lab',
+        "operator",
+        "U+2028 at position 4",
+    ),
+    ("in-a-list", "[37 dBm, 40 dBm,", '[37 dBm, "40\\x1bdBm",', '"40', "steps[0].sweep.tx_power[1]", "ESC"),
+    (
+        "in-a-key",
+        "  - name: ACLR vs attenuation",
+        '  - "na\\tme": ACLR',
+        '"na',
+        "steps[1]",
+        "a mapping key contains a control character (TAB (U+0009) at position 3)",
+    ),
+    (
+        "cr-in-a-key",
+        "operator: lab 3",
+        '"op\\rerator": lab 3',
+        '"op',
+        "",
+        "a mapping key contains a control character (CR (U+000D)",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "old", "new", "marker", "path", "mention"), CONTROL_EDITS, ids=[c[0] for c in CONTROL_EDITS]
+)
+def test_control_character_is_refused_where_it_is(
+    case: str, old: str, new: str, marker: str, path: str, mention: str, base_plan: str, write
+) -> None:
+    assert base_plan.count(old) == 1, case
+    text = base_plan.replace(old, new)
+    line, col = _line_col(text, marker)
+    file = write(text, f"{case}.yaml")
+    with pytest.raises(PlanError) as info:
+        load_plan(file)
+    message = _one_line_error(info.value)
+    key = f" {path}:" if path else ""
+    assert message.startswith(f"{file}:{line}:{col}:{key} "), message
+    assert "contains a control character (" in message and mention in message, message
+    assert (info.value.line, info.value.column, info.value.path) == (line, col, path)
+    assert not any(c in message for c in "\t\r\x1b\x00\x07\x85\u2028"), repr(message)
+
+
+def test_text_may_hold_tabs_and_line_breaks() -> None:
+    text = 'a: "x\\r\\n\\ty"\nb: |\n  one\n  two\nc: "plain \\u00e9"\n'
+    data, _ = yamlsafe.loads(text, "ok.yaml")
+    assert data == {"a": "x\r\n\ty", "b": "one\ntwo\n", "c": "plain \u00e9"}
+
+
+# (id, raw text with the offending character, the character)
+RAW_CHARACTERS = [
+    ("nul", "trial: x\noperator: lab\x003\n", "\x00"),
+    ("bel-in-a-comment", "trial: x\n# ring \x07\noperator: y\n", "\x07"),
+    ("esc-after-crlf", "trial: x\r\ndut: {vendor: V\x1b[2J}\r\n", "\x1b"),
+    ("esc-after-a-tab", "trial: x\ncell:\n  band: n78\t# \x1b]0;title\x07\n", "\x1b"),
+    ("del", "\x7ftrial: x\n", "\x7f"),
+]
+
+
+@pytest.mark.parametrize(("case", "text", "char"), RAW_CHARACTERS, ids=[c[0] for c in RAW_CHARACTERS])
+def test_raw_control_byte_is_one_plan_error(case: str, text: str, char: str, write) -> None:
+    """PyYAML's reader refuses these before parsing (a ReaderError, not a MarkedYAMLError)."""
+    line, col = _line_col(text.replace("\r\n", "\n"), char)
+    path = write("", f"{case}.yaml")
+    path.write_bytes(text.encode("utf-8"))
+    with pytest.raises(PlanError) as info:
+        load_plan(path)
+    message = _one_line_error(info.value)
+    assert (info.value.line, info.value.column) == (line, col), message
+    assert message.startswith(f"{path}:{line}:{col}: invalid YAML: the line contains a control character (")
+    assert (
+        f"(U+{ord(char):04X}) at position {col})" in message
+        or f"(U+{ord(char):04X} at position {col})" in message
+    )
+    assert char not in message
+
+
+def test_raw_noncharacter_is_one_plan_error(write) -> None:
+    path = write("trial: x\noperator: a\ufffe\n", "nonchar.yaml")
+    with pytest.raises(PlanError) as info:
+        load_plan(path)
+    assert str(info.value) == f"{path}:2:12: invalid YAML: character U+FFFE is not allowed"
+
+
+def test_raw_control_character_in_a_string() -> None:
+    """loads() takes text too: a raw lone surrogate or ESC in it is refused the same way."""
+    for text, line, col in (("a: b\nc: \ud800\n", 2, 4), ("a: |\n  x\x1b\n", 2, 4)):
+        with pytest.raises(PlanError) as info:
+            yamlsafe.loads(text, "s.yaml")
+        assert (info.value.line, info.value.column) == (line, col), str(info.value)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    inserts=st.lists(
+        st.tuples(
+            st.integers(0, 2000),
+            st.sampled_from(
+                [
+                    "\x00",
+                    "\x07",
+                    "\x1b",
+                    "\t",
+                    "\r",
+                    "\n",
+                    "\x85",
+                    "\u2028",
+                    "\ufffe",
+                    "\\e",
+                    "\\0",
+                    "\\ud800",
+                    "\\r\\n",
+                    "\\t",
+                    '"',
+                ]
+            ),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_control_characters_anywhere_never_traceback(inserts: list[tuple[int, str]], base_plan: str) -> None:
+    """Control characters (raw or escaped) anywhere give a valid plan or one clean PlanError line."""
+    text = base_plan
+    for index, piece in inserts:
+        i = index % (len(text) + 1)
+        text = text[:i] + piece + text[i:]
+    try:
+        expand(parse_plan(text, "c.yaml"))
+    except PlanError as exc:
+        message = str(exc)
+        assert message.startswith("c.yaml")
+        assert not any(ch in message for ch in "\x00\x07\x1b\t\r\n\x85\u2028\ufffe\ud800"), repr(message)

@@ -1,6 +1,7 @@
 """The simulated gNB console through real pyserial (socket:// and pty), and the driver end to end."""
 
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -12,11 +13,10 @@ from fivegbench.sim.gnb import SimGnbConsole, arfcn_to_hz, hz_to_arfcn
 from fivegbench.sim.world import World
 from fivegbench.transport.base import IoLog
 from fivegbench.transport.serial import SerialTransport, clean_console_text
+from tests.sim.consoleclient import LOGIN, PASSWORD, PROMPT, RawSession
 
 PROFILES = Path(__file__).resolve().parents[2] / "instruments" / "profiles"
-PROMPT = re.compile(r"^gnb-cli> ", re.MULTILINE)
-LOGIN = re.compile(r"^login: ", re.MULTILINE)
-PASSWORD = re.compile(r"^Password: ", re.MULTILINE)
+PASSWORD_S = "s3cret"  # the fixture console's password
 SETTLE_S = 0.05
 RAMP_S = 0.2
 
@@ -33,7 +33,7 @@ def world():
 
 @pytest.fixture
 def sim(world, mode):
-    console = SimGnbConsole(world, transport=mode, password="s3cret", settle_s=SETTLE_S, rf_ramp_s=RAMP_S)
+    console = SimGnbConsole(world, transport=mode, password=PASSWORD_S, settle_s=SETTLE_S, rf_ramp_s=RAMP_S)
     console.start()
     yield console
     console.stop()
@@ -45,6 +45,33 @@ def link(sim):
     transport.open()
     yield transport
     transport.close()
+
+
+@pytest.fixture
+def connect(sim):
+    """Open raw sessions on the socket console; all are closed at the end of the test."""
+    opened: list[RawSession] = []
+
+    def open_session() -> RawSession:
+        opened.append(RawSession(sim.resource))
+        return opened[-1]
+
+    yield open_session
+    for session in opened:
+        session.close()
+
+
+def session_threads() -> int:
+    return sum(t.name == "sim-gnb-session" and t.is_alive() for t in threading.enumerate())
+
+
+def wait_for(condition, timeout: float = 2.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def login(t: SerialTransport, password: str = "s3cret") -> str:
@@ -156,6 +183,106 @@ def test_arfcn_formula_of_the_sim():
     assert hz_to_arfcn(3700e6) is None  # not on the 15 kHz global raster
 
 
+# -- fault injection ---------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["socket"])
+def test_debug_fault_reset_drops_the_other_sessions(sim, connect, world):
+    first, second = connect(), connect()
+    first.login(password=PASSWORD_S)
+    second.login(password=PASSWORD_S)
+    assert first.run("rf on") == "RF transmission ON"
+    assert second.run("debug fault reset") == "reset 1 session(s)"
+    with pytest.raises(ConnectionResetError):  # a TCP reset, not an orderly close (b"")
+        first.recv(2.0)
+    assert "RF: ON" in second.run("show cell").split("\n")  # the session that typed it lives on
+    third = connect()
+    third.login(password=PASSWORD_S)
+    assert "RF: ON" in third.run("show cell").split("\n")  # the world is not changed
+    with world.lock:
+        assert world.gnb.rf_on is True
+
+
+@pytest.mark.parametrize("mode", ["socket"])
+def test_debug_fault_hang_silences_the_other_sessions(sim, connect, world):
+    first, second = connect(), connect()
+    first.login(password=PASSWORD_S)
+    second.login(password=PASSWORD_S)
+    assert second.run("debug fault hang") == "hung 1 session(s)"
+    first.send("show cell\r\nrf on\r\n")
+    with pytest.raises(TimeoutError):  # no echo, no output, no prompt, and not closed either
+        first.recv(1.0)
+    with world.lock:
+        assert world.gnb.rf_on is False  # what a hung session receives is discarded, not run
+    assert second.run("show version").startswith("Model: ")
+    third = connect()
+    third.login(password=PASSWORD_S)
+    assert "RF: OFF" in third.run("show cell").split("\n")
+    before = session_threads()
+    first.close()  # the hung session's thread ends when its client disconnects
+    assert wait_for(lambda: session_threads() == before - 1)
+    assert third.run("debug fault hang") == "hung 1 session(s)"  # the first one is gone
+
+
+@pytest.mark.parametrize("mode", ["socket"])
+def test_reset_and_hang_methods(sim, connect):
+    first, second = connect(), connect()
+    first.login(password=PASSWORD_S)
+    second.login(password=PASSWORD_S)
+    assert sim.hang_sessions() == 2  # no session excepted: all of them
+    second.send("show cell\r\n")
+    with pytest.raises(TimeoutError):
+        second.recv(0.5)
+    assert sim.reset_sessions() == 2  # hung sessions can still be reset
+    for session in (first, second):
+        with pytest.raises(ConnectionResetError):
+            session.recv(2.0)
+    assert sim.reset_sessions() == 0
+    third = connect()
+    third.login(password=PASSWORD_S)
+    assert "Band: n78" in third.run("show cell").split("\n")
+
+
+@pytest.mark.parametrize("mode", ["socket"])
+def test_a_session_hung_during_a_slow_command_prints_nothing_more(sim, connect, world):
+    first = connect()
+    first.login(password=PASSWORD_S)
+    first.send("rf on\r\n")
+    assert first.read_until(re.compile(r"rf on\n")) == "rf on\n"  # the echo comes before the ramp
+    assert sim.hang_sessions() == 1
+    with pytest.raises(TimeoutError):  # neither "RF transmission ON" nor the prompt
+        first.recv(RAMP_S + 0.8)
+    with world.lock:
+        assert world.gnb.rf_on is True  # the command itself completed
+
+
+@pytest.mark.parametrize("mode", ["socket"])
+def test_stop_ends_a_hung_session(sim, connect):
+    first = connect()
+    first.login(password=PASSWORD_S)
+    assert sim.hang_sessions() == 1
+    start = time.monotonic()
+    sim.stop()
+    assert time.monotonic() - start < 2.0
+    assert session_threads() == 0
+    assert first.recv(2.0) == b""  # an orderly close, not a reset
+
+
+@pytest.mark.parametrize("mode", ["pty"])
+def test_debug_fault_is_refused_on_a_pty(link):
+    login(link)
+    assert run(link, "debug fault reset") == "% Error: 'debug fault reset' is not available on a pty console"
+    assert run(link, "debug fault hang") == "% Error: 'debug fault hang' is not available on a pty console"
+    assert "RF: OFF" in run(link, "show cell").split("\n")
+
+
+def test_unknown_debug_commands(link):
+    login(link)
+    assert run(link, "debug") == "% Error: Unknown command 'debug'"
+    assert run(link, "debug fault") == "% Error: Unknown command 'debug fault'"
+    assert run(link, "debug fault crash") == "% Error: Unknown command 'debug fault crash'"
+    assert run(link, "debug fault reset now") == "% Error: Unknown command 'debug fault reset now'"
+    assert "debug" not in run(link, "help")  # hidden, as vendors do
+
+
 # -- the driver end to end ----------------------------------------------------------------------
 def test_driver_end_to_end(sim, world, tmp_path):
     iolog = IoLog(tmp_path / "io.log")
@@ -229,11 +356,11 @@ def test_console_gone_is_an_instrument_error(sim, link):
 def test_escape_sequences_and_line_endings_split_across_reads():
     with SerialTransport("loop://", "loop", line_ending="") as t:
         for piece in ("abc\x1b[1", "mdef\r", "\nok\x1b", "[0m> rest"):
-            t.send_line(piece)
+            t._write(piece)  # raw: send_line refuses control characters
             with pytest.raises(TimeoutError):
                 t.read_until(re.compile("never"), 0.06)
         assert t.read_until(re.compile(r"ok> "), 1) == "abcdef\nok> "
-        t.send_line("\r\n")
+        t._write("\r\n")
         assert t.read_until(re.compile(r"\n"), 1) == "rest\n"
 
 

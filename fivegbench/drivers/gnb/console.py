@@ -4,6 +4,11 @@ Every command is sent as one line; the reply is read up to the next prompt, the 
 line is stripped, and a reply matching the profile's error regex raises
 :class:`~fivegbench.errors.InstrumentError`. Values are validated before anything is sent:
 a rejected value raises ValueError and nothing reaches the gNB.
+
+No line the driver sends may contain a control character, whatever its origin (bench options,
+profile templates and mappings, plan values): a CR or LF would start a second command, so
+``admin\\r\\nrf on`` as a password would switch RF on. Such a line raises InstrumentError naming
+the field it came from, and nothing is sent.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from fivegbench.drivers.gnb.profile import GnbProfile, cell_field
 from fivegbench.errors import InstrumentError
 from fivegbench.nr.arfcn import arfcn_to_hz, hz_to_arfcn
 from fivegbench.nr.bandwidth import FR1_MAX_HZ, n_rb
+from fivegbench.safetext import control_character
 from fivegbench.transport.base import StreamTransport
 
 log = logging.getLogger(__name__)
@@ -41,6 +47,10 @@ class CellStatus:
     tdd_pattern: str | None = None
     special_slot: str | None = None
     test_model: str | None = None
+
+
+class LoginRefused(InstrumentError):
+    """The console refused the credentials. Never retried: a retry could lock the account."""
 
 
 def _finite(value: float, what: str) -> float:
@@ -91,6 +101,10 @@ class GnbConsole:
         ending again after ``timeouts.quiet`` of silence while nothing is pending. The password
         is never retried, so a wrong one cannot lock the account.
         """
+        self._check("user", self.user)
+        self._check("password", self._password, secret=True)
+        for n, command in enumerate(self.profile.on_login):
+            self._check(f"on_login[{n}]", command)
         timeouts = self.profile.timeouts
         deadline = time.monotonic() + timeouts.login
         expect = {"prompt", "user", "password"}
@@ -109,13 +123,13 @@ class GnbConsole:
                     self.transport.send_line("")  # nothing pending: provoke a prompt again
                 continue
             if password_sent and self._login_failure.search(text):
-                raise InstrumentError(self.role, "<login>", None, f"login as {self.user!r} refused")
+                raise LoginRefused(self.role, "<login>", None, f"login as {self.user!r} refused")
             kind = self._last_prompt(text, expect)
             if kind == "prompt":
                 break
             if kind == "user":
                 if password_sent:
-                    raise InstrumentError(self.role, "<login>", None, f"login as {self.user!r} refused")
+                    raise LoginRefused(self.role, "<login>", None, f"login as {self.user!r} refused")
                 self.transport.send_line(self.user)
                 expect = {"password", "prompt"}
             elif kind == "password":
@@ -123,14 +137,21 @@ class GnbConsole:
                 password_sent = True
                 expect = {"prompt", "user"}
         log.info("%s: logged in", self.role)
-        for command in self.profile.on_login:
-            self._command(command)
+        for n, command in enumerate(self.profile.on_login):
+            self._command(command, field=f"on_login[{n}]")
+
+    def reopen(self) -> None:
+        """Close the link, open it again and log in: after a reset link or a hung session."""
+        self.transport.close()
+        self.transport.open()
+        self.connect()
 
     def logout(self) -> None:
         """Log out (the profile's ``logout`` command) and wait for the login prompt."""
         command = self.profile.commands.logout
         if command is None:
             return
+        self._check("commands.logout", command)
         self.transport.send_line(command)
         try:
             self.transport.read_until(self._user_prompt, self.timeout)
@@ -145,7 +166,7 @@ class GnbConsole:
     def version_info(self) -> dict[str, str]:
         """The version groups the profile reads (``model``, ``serial``, ``software``)."""
         command = self.profile.commands.show_version
-        reply = self._command(command)
+        reply = self._command(command, field="commands.show_version")
         info: dict[str, str] = {}
         for pattern in self.profile.responses.version:
             match = self.profile.regex(pattern).search(reply)
@@ -175,7 +196,7 @@ class GnbConsole:
     def cell_status(self) -> CellStatus:
         """The cell configuration and RF state as the gNB reports them."""
         command = self.profile.commands.show_cell
-        reply = self._command(command)
+        reply = self._command(command, field="commands.show_cell")
         raw: dict[str, str] = {}
         for pattern in self.profile.responses.cell:
             match = self.profile.regex(pattern).search(reply)
@@ -208,7 +229,7 @@ class GnbConsole:
     def alarms(self) -> list[str]:
         """Active alarms, one string each; empty when none are active."""
         command = self.profile.commands.show_alarms
-        reply = self._command(command)
+        reply = self._command(command, field="commands.show_alarms")
         responses = self.profile.responses
         if self.profile.regex(responses.alarms_none).search(reply):
             return []
@@ -272,25 +293,27 @@ class GnbConsole:
                 raise ValueError(f"special slot must be D:G:U symbols summing to 14, not {special_slot!r}")
             tdd_args = {"pattern": tdd_pattern, "special": special_slot}
 
-        to_send: list[str] = []
+        to_send: list[tuple[str, str]] = []  # (profile field, line)
         if commands.set_band is not None:
-            to_send.append(commands.set_band.format(band=band))
-        to_send.append(
-            commands.set_frequency.format(
-                arfcn=arfcn,
-                center_frequency_hz=center_frequency_hz,
-                center_frequency_khz=center_frequency_hz / 1e3,
-                center_frequency_mhz=center_frequency_hz / 1e6,
-            )
+            to_send.append(("commands.set_band", commands.set_band.format(band=band)))
+        frequency = commands.set_frequency.format(
+            arfcn=arfcn,
+            center_frequency_hz=center_frequency_hz,
+            center_frequency_khz=center_frequency_hz / 1e3,
+            center_frequency_mhz=center_frequency_hz / 1e6,
         )
-        to_send.append(commands.set_scs.format(scs_hz=scs_hz, scs_khz=scs_khz))
-        to_send.append(commands.set_bandwidth.format(bandwidth_hz=bandwidth_hz, bandwidth_mhz=bandwidth_mhz))
+        to_send.append(("commands.set_frequency", frequency))
+        to_send.append(("commands.set_scs", commands.set_scs.format(scs_hz=scs_hz, scs_khz=scs_khz)))
+        bandwidth = commands.set_bandwidth.format(bandwidth_hz=bandwidth_hz, bandwidth_mhz=bandwidth_mhz)
+        to_send.append(("commands.set_bandwidth", bandwidth))
         if tdd_args is not None and commands.set_tdd is not None:
-            to_send.append(commands.set_tdd.format(**tdd_args))
+            to_send.append(("commands.set_tdd", commands.set_tdd.format(**tdd_args)))
         if commands.commit is not None:
-            to_send.append(commands.commit)
-        for command in to_send:
-            self._command(command)
+            to_send.append(("commands.commit", commands.commit))
+        for field, command in to_send:  # all checked before the first is sent
+            self._check(field, command)
+        for field, command in to_send:
+            self._command(command, field=field)
 
     def set_tx_power(self, dbm: float) -> None:
         """Set the TX power at the antenna connector (dBm); returns once the PA has settled."""
@@ -298,46 +321,71 @@ class GnbConsole:
         low, high = self.profile.limits.tx_power_dbm
         if not low <= dbm <= high:
             raise ValueError(f"TX power {dbm:g} dBm is outside {low:g}..{high:g} dBm")
-        self._command(self.profile.commands.set_tx_power.format(dbm=dbm), self.long_timeout)
+        self._command(
+            self.profile.commands.set_tx_power.format(dbm=dbm), self.long_timeout, "commands.set_tx_power"
+        )
 
     def set_test_model(self, name: str) -> None:
         """Select an NR test model by its 3GPP name (e.g. ``NR-FR1-TM1.1``)."""
         models = self.profile.limits.test_models
         if name not in models:
             raise ValueError(f"test model {name!r} is not one of {', '.join(models)}")
-        self._command(self.profile.commands.set_test_model.format(name=models[name]))
+        self._command(
+            self.profile.commands.set_test_model.format(name=models[name]), field=f"limits.test_models.{name}"
+        )
 
     def rf_on(self) -> None:
         """Enable RF transmission; returns once the PA has ramped up."""
-        self._command(self.profile.commands.rf_on, self.long_timeout)
+        self._command(self.profile.commands.rf_on, self.long_timeout, "commands.rf_on")
 
-    def rf_off(self) -> None:
-        """Disable RF transmission."""
-        self._command(self.profile.commands.rf_off, self.long_timeout)
+    def rf_off(self, timeout: float | None = None) -> None:
+        """Disable RF transmission; wait up to ``timeout`` (default ``timeouts.long``) for the prompt."""
+        self._command(
+            self.profile.commands.rf_off, self.long_timeout if timeout is None else timeout, "commands.rf_off"
+        )
 
     def resync(self, quiet_s: float = 0.3) -> None:
         """Come back to a fresh prompt after an interrupted command.
 
         Sends an empty line, then discards prompts (and whatever came before them: the rest of
         the interrupted command's output) until the console has been quiet for ``quiet_s``.
-        The CLI answers in order, so the last prompt read belongs to the empty line.
+        The CLI answers in order, so the last prompt read belongs to the empty line. A login
+        prompt instead (the session timed out, or the link was replaced) logs in again.
         """
         self.transport.send_line("")
         wait = self.long_timeout  # the interrupted command may still be settling
+        any_prompt = self._login_pattern({"prompt", "user", "password"})
         seen = False
         while True:
             try:
-                self.transport.read_until(self._prompt, wait)
+                text = self.transport.read_until(any_prompt, wait)
             except TimeoutError as exc:
                 if seen:
                     return
                 raise InstrumentError(self.role, "<resync>", None, f"no prompt ({exc})") from exc
+            if self._last_prompt(text, {"prompt", "user", "password"}) != "prompt":
+                log.warning("%s: the console asks for a login; logging in again", self.role)
+                self.connect()
+                return
             seen, wait = True, quiet_s
 
     # -- internals ---------------------------------------------------------------------------
-    def _command(self, command: str, timeout: float | None = None) -> str:
-        """Send one command line, wait for the prompt; return the reply without echo or prompt."""
+    def _check(self, field: str, text: str, secret: bool = False) -> None:
+        """Refuse a line holding a control character before anything is sent."""
+        found = control_character(text)
+        if found is not None:
+            shown = "" if secret else f" {text!r}"
+            raise InstrumentError(
+                self.role, field, None, f"refused to send{shown}: it contains {found}; nothing was sent"
+            )
+
+    def _command(self, command: str, timeout: float | None = None, field: str | None = None) -> str:
+        """Send one command line, wait for the prompt; return the reply without echo or prompt.
+
+        ``field`` names where the line came from, for the error if it holds a control character.
+        """
         timeout = self.timeout if timeout is None else timeout
+        self._check(field or "command", command)
         self.transport.send_line(command)
         try:
             text = self.transport.read_until(self._prompt, timeout)

@@ -10,6 +10,10 @@ Do not use inline global flags such as ``(?m)``: prompts are combined into one a
 logging in. A prompt regex must match the whole prompt: console text arrives in pieces, so an
 optional tail (``login: ?``) may match before its last character has arrived.
 
+Every text the driver sends (the ``commands`` templates, ``on_login`` and the values of
+``limits.test_models``) may contain no control character at all: a CR or LF in one would send a
+second command (``rf on``) the driver never meant to.
+
 Reading regexes (``responses.version``, ``responses.cell``) use named groups. A cell group named
 ``<field>_hz``, ``_khz``, ``_mhz`` or ``_ghz`` gives ``<field>_hz`` scaled to Hz, so a CLI that
 prints kHz needs only a different group name.
@@ -20,12 +24,13 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
-from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fivegbench.errors import BenchError
+from fivegbench.plan import yamlsafe
+from fivegbench.plan.yamlsafe import at
+from fivegbench.safetext import control_character
 
 #: Fields each command template may use (``str.format`` syntax, e.g. ``{dbm:.1f}``).
 COMMAND_FIELDS: dict[str, frozenset[str]] = {
@@ -80,6 +85,14 @@ def _template_fields(template: str) -> set[str]:
         raise ValueError(f"invalid template {template!r}: {exc}") from None
 
 
+def _sendable(text: str) -> str | None:
+    """Why ``text`` may not be sent to the console as one line, or None."""
+    found = control_character(text)
+    if found is None:
+        return None
+    return f"contains a control character ({found}); text sent to the gNB console may contain none"
+
+
 def cell_field(group: str) -> tuple[str, float]:
     """Map a cell regex group name to (CellStatus field, scale to SI)."""
     for suffix, scale in FREQUENCY_SUFFIXES.items():
@@ -124,6 +137,14 @@ class Commands(_Model):
     rf_off: str
     logout: str | None = None
 
+    @field_validator("*")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        problem = None if value is None else _sendable(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
     def _fields_known(self) -> Commands:
         for name, allowed in COMMAND_FIELDS.items():
@@ -133,9 +154,7 @@ class Commands(_Model):
             unknown = _template_fields(template) - allowed
             if unknown:
                 allowed_text = ", ".join(sorted(allowed)) or "none"
-                raise ValueError(
-                    f"{name}: unknown field(s) {', '.join(sorted(unknown))} (allowed: {allowed_text})"
-                )
+                raise at(name, f"unknown field(s) {', '.join(sorted(unknown))} (allowed: {allowed_text})")
         return self
 
 
@@ -172,10 +191,10 @@ class Responses(_Model):
             version_groups |= set(_compile(pattern).groupindex)
         unknown = version_groups - VERSION_FIELDS
         if unknown:
-            raise ValueError(f"version: unknown group(s) {', '.join(sorted(unknown))}")
+            raise at("version", f"unknown group(s) {', '.join(sorted(unknown))}")
         unused = _template_fields(self.idn) - version_groups
         if unused:
-            raise ValueError(f"idn uses {', '.join(sorted(unused))}, which no version regex captures")
+            raise at("idn", f"uses {', '.join(sorted(unused))}, which no version regex captures")
         cell_groups: set[str] = set()
         for pattern in self.cell:
             cell_groups |= {cell_field(g)[0] for g in _compile(pattern).groupindex}
@@ -186,9 +205,9 @@ class Responses(_Model):
         }
         unknown = cell_groups - known
         if unknown:
-            raise ValueError(f"cell: unknown group(s) {', '.join(sorted(unknown))}")
+            raise at("cell", f"unknown group(s) {', '.join(sorted(unknown))}")
         if "rf" not in cell_groups:
-            raise ValueError("cell: no regex captures the 'rf' group")
+            raise at("cell", "no regex captures the 'rf' group")
         return self
 
 
@@ -201,12 +220,27 @@ class Limits(_Model):
     scs_khz: list[float] = Field(default=[15, 30, 60, 120], description="subcarrier spacings, kHz")
     tdd_pattern: str = Field(default=r"[DSU]{1,20}", description="regex a TDD pattern must fullmatch")
 
+    @field_validator("test_models")
+    @classmethod
+    def _test_models_sendable(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, cli_name in value.items():
+            problem = _sendable(name)
+            if problem:  # not quoted back: the name itself would break the message
+                raise ValueError(f"a test-model name {problem}")
+            problem = _sendable(cli_name)
+            if problem:
+                raise at(name, problem)
+        return value
+
     @model_validator(mode="after")
     def _ordered(self) -> Limits:
         low, high = self.tx_power_dbm
         if not low < high:
-            raise ValueError(f"tx_power_dbm: min {low} is not below max {high}")
-        _compile(self.tdd_pattern)
+            raise at("tx_power_dbm", f"min {low:g} is not below max {high:g}")
+        try:
+            _compile(self.tdd_pattern)
+        except ValueError as exc:
+            raise at("tdd_pattern", str(exc)) from None
         return self
 
 
@@ -241,6 +275,15 @@ class GnbProfile(_Model):
         _compile(value)
         return value
 
+    @field_validator("on_login")
+    @classmethod
+    def _on_login_sendable(cls, value: list[str]) -> list[str]:
+        for index, command in enumerate(value):
+            problem = _sendable(command)
+            if problem:
+                raise at(index, problem)
+        return value
+
     @field_validator("error")
     @classmethod
     def _error_regex(cls, value: str) -> str:
@@ -272,7 +315,9 @@ class GnbProfile(_Model):
 def load_profile(name_or_path: str | Path, search_dir: Path = Path("instruments/profiles")) -> GnbProfile:
     """Load a profile by name (``sim-gnb`` -> ``<search_dir>/sim-gnb.yaml``) or by path.
 
-    Raises BenchError with one line naming the file and the first problem.
+    The file is read with the bounded loader plans use (:mod:`fivegbench.plan.yamlsafe`). Raises
+    PlanError (``file:line:col: key: message``) for an unreadable or invalid file, BenchError when
+    no profile of that name exists; either is one line.
     """
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml") and len(path.parts) == 1:
@@ -285,24 +330,6 @@ def load_profile(name_or_path: str | Path, search_dir: Path = Path("instruments/
                 + (f" (available: {', '.join(available)})" if available else "")
             )
         path = found
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BenchError(f"{path}: cannot read gNB profile: {exc.strerror or exc}") from exc
-    try:
-        data: Any = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise BenchError(f"{where}: invalid YAML: {problem}") from exc
-    if not isinstance(data, dict):
-        raise BenchError(f"{path}: a gNB profile must be a mapping")
-    try:
-        return GnbProfile.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        message = first["msg"].removeprefix("Value error, ")
-        raise BenchError(f"{path}: {loc}: {message}{more}") from exc
+    _, text = yamlsafe.read_text(path)
+    data, positions = yamlsafe.loads(text, str(path))
+    return yamlsafe.validate(GnbProfile, data, positions, str(path))
