@@ -7,6 +7,7 @@ Every error is one line on stderr (a traceback only with --debug). Exit codes (D
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -107,19 +108,21 @@ def entry() -> None:
     """The ``fivegbench`` program: a crash is one line and exit 3, never a traceback and exit 1
     (which means a FAIL verdict). ``--debug`` shows the traceback."""
     try:
-        main.main(prog_name="fivegbench", standalone_mode=False)
+        code = main.main(prog_name="fivegbench", standalone_mode=False)  # --help returns 0
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:  # usage errors: exit 2, like an invalid plan
         exc.show()
         sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("\ninterrupted", err=True)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click has already ended the line
+        click.echo("interrupted", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:
         if "--debug" in sys.argv[1:]:
             raise
-        click.echo(f"error: internal error: {type(exc).__name__}: {exc} (--debug shows where)", err=True)
+        with contextlib.suppress(OSError):  # the terminal may be gone
+            click.echo(f"error: internal error: {type(exc).__name__}: {exc} (--debug shows where)", err=True)
         sys.exit(EXIT_ERROR)
 
 
@@ -186,20 +189,28 @@ def run(obj: dict[str, Any], plan: Path, bench_path: Path | None, results_root: 
     sys.exit(record.exit_code)
 
 
+#: Signals that stop a run: Ctrl-C, kill, and the terminal closing (SIGHUP would otherwise end
+#: the process at once, with RF on).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def _install_signal_handlers(stop: StopControl) -> None:
     # Explicit handlers: a run started in the background by a script inherits SIGINT as ignored,
     # so KeyboardInterrupt would never fire.
     def handler(signum: int, frame: object) -> None:
-        click.echo(
-            f"\n{signal.Signals(signum).name}: stopping after the current measurement (again to stop now)"
-            if stop.signals == 0
-            else "\nstopping now",
-            err=True,
-        )
+        if stop.shielded:
+            message = "\nthe safe state is being applied and cannot be interrupted"
+        elif stop.signals == 0:
+            name = signal.Signals(signum).name
+            message = f"\n{name}: stopping after the current measurement (again to stop now)"
+        else:
+            message = "\nstopping now"
+        with contextlib.suppress(OSError):  # a closed terminal must not raise here, mid-command
+            click.echo(message, err=True)
         stop.on_signal()
 
-    signal.signal(signal.SIGINT, handler)
-    signal.signal(signal.SIGTERM, handler)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, handler)
 
 
 def _run(
@@ -261,8 +272,13 @@ def bench_safe(obj: dict[str, Any], bench_path: Path | None) -> None:
     """
     with _errors(obj["debug"]):
         bench = load_bench(bench_path or default_bench())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # nothing may cut the safe state short
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def refuse(signum: int, frame: object) -> None:  # nothing may cut the safe state short
+        with contextlib.suppress(OSError):
+            click.echo("\nthe safe state is being applied and cannot be interrupted", err=True)
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, refuse)
     sim = simulated_bench(bench) if bench.bench.simulated else nullcontext(None)
     with _errors(obj["debug"], EXIT_ERROR), sim as running:
         state = make_bench_safe(running.bench if running is not None else bench, IoLog())

@@ -47,6 +47,7 @@ class StopControl:
 
     requested: bool = False
     signals: int = 0
+    shielded: bool = False
     _critical: bool = False
     _pending: bool = False
 
@@ -79,6 +80,7 @@ class StopControl:
         """From now on signals are only counted: nothing may interrupt the safe state."""
         self.requested = True
         self.signals = max(self.signals, 2)
+        self.shielded = True
 
 
 class Display(Protocol):

@@ -324,6 +324,22 @@ def test_a_hung_console_gets_rf_off_on_a_new_session(sim, tmp_path):
     assert rf_state(sim["gnb"]) == "OFF"
 
 
+def test_closing_the_terminal_stops_the_run_with_rf_off(sim, tmp_path):
+    # SIGHUP's default action ends the process at once, with RF on and no record
+    results = tmp_path / "results"
+    plan = write_plan(tmp_path, "37 dBm, 38 dBm, 39 dBm, 40 dBm, 41 dBm, 42 dBm")
+    with background_run(plan, write_bench(tmp_path, sim), results) as run:
+        wait_for_measurements(results)
+        run.send_signal(signal.SIGHUP)
+        _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 3, stderr
+    record = record_of(only_run(results))
+    assert record["status"] == "aborted" and record["safe_state"].startswith(
+        "confirmed: gNB RF off (read back)"
+    )
+    assert rf_state(sim["gnb"]) == "OFF"
+
+
 # --------------------------------------------------------------------------- 4. full disk
 
 
