@@ -196,8 +196,13 @@ class LoadedBench:
             self.bench.model_copy(update={"instruments": instruments}), self.file, self.text, self.profiles
         )
 
-    def profiles_dir(self) -> Path:
-        return Path(self.file).resolve().parent.parent / "profiles"
+    def profiles_dirs(self) -> tuple[Path, ...]:
+        """Where a profile named in the bench is looked for: ``profiles/`` beside the bench's
+        folder, then the profiles shipped with fivegbench (a bench copied elsewhere still finds
+        ``sim-gnb``)."""
+        beside = Path(self.file).resolve().parent.parent / "profiles"
+        shipped = Path(__file__).resolve().parent.parent / "instruments" / "profiles"
+        return (beside,) if beside == shipped else (beside, shipped)
 
 
 def load_bench(path: Path) -> LoadedBench:
@@ -214,7 +219,7 @@ def load_bench(path: Path) -> LoadedBench:
         if config.driver != "gnb_console" or config.profile is None:
             continue
         try:
-            profiles[role] = load_profile(config.profile, search_dir=loaded.profiles_dir())
+            profiles[role] = load_profile(config.profile, search_dirs=loaded.profiles_dirs())
         except BenchError as exc:  # no such profile: point at the line that names it
             key = ("instruments", role, "profile")
             line, column = where(positions, key)

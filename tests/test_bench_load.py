@@ -53,6 +53,12 @@ def test_profile_by_name_is_looked_up_beside_the_bench(tmp_path):
     assert load_bench(path).profiles["gnb"].name == "the copy"
 
 
+def test_a_bench_copied_anywhere_still_finds_the_shipped_profiles(tmp_path):
+    path = tmp_path / "bench.yaml"  # no profiles/ folder beside it
+    path.write_text(SIM, encoding="utf-8")
+    assert load_bench(path).profiles["gnb"] == load_profile(SIM_GNB)
+
+
 def test_missing_profile_is_reported_at_the_bench_line(tmp_path):
     path = _bench(tmp_path, SIM.replace("profile: sim-gnb", "profile: nokia-airscale"))
     line = _line_of(SIM, "profile: sim-gnb")

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -179,6 +179,32 @@ def wait_for_measurements(results: Path, count: int = 1, timeout: float = 60) ->
     raise AssertionError(f"no {count} measurement(s) in the journal within {timeout} s")
 
 
+LONG_SWEEP = "37 dBm, 38 dBm, 39 dBm, 40 dBm, 41 dBm, 42 dBm, 43 dBm, 44 dBm"
+
+
+def run_with_fault(
+    tmp_path: Path, bench: Path, fault: Callable[[subprocess.Popen[str]], object], results: Path | None = None
+) -> tuple[int, str, Path]:
+    """Run a long sweep in the background; once the first measurement is in, ``fault(run)``.
+    Returns (exit code, stderr, run folder)."""
+    results = results or tmp_path / "results"
+    with background_run(write_plan(tmp_path, LONG_SWEEP), bench, results) as run:
+        wait_for_measurements(results)
+        fault(run)
+        _, stderr = run.communicate(timeout=120)
+    return run.returncode, stderr, only_run(results)
+
+
+def console_fault(resource: str, fault: str) -> Callable[[subprocess.Popen[str]], None]:
+    """A fault injected by an operator typing ``debug fault <fault>`` on a console of their own."""
+
+    def inject(run: subprocess.Popen[str]) -> None:
+        with RawSession(resource).login() as operator:
+            assert operator.run(f"debug fault {fault}") in ("reset 1 session(s)", "hung 1 session(s)")
+
+    return inject
+
+
 # --------------------------------------------------------------------------- 1. line endings
 
 
@@ -291,16 +317,12 @@ def test_a_run_first_turns_off_a_carrier_left_on(sim, tmp_path):
 
 
 def test_a_reset_console_is_reopened_for_the_safe_state(sim, tmp_path):
-    results = tmp_path / "results"
-    plan = write_plan(tmp_path, "37 dBm, 38 dBm, 39 dBm, 40 dBm, 41 dBm, 42 dBm, 43 dBm, 44 dBm")
-    with background_run(plan, write_bench(tmp_path, sim), results) as run:
-        wait_for_measurements(results)
-        with RawSession(sim["gnb"]).login() as operator:
-            assert operator.run("debug fault reset") == "reset 1 session(s)"
-        _, stderr = run.communicate(timeout=120)
-    assert run.returncode == 3, stderr
+    code, stderr, run_dir = run_with_fault(
+        tmp_path, write_bench(tmp_path, sim), console_fault(sim["gnb"], "reset")
+    )
+    assert code == 3, stderr
     assert "Traceback" not in stderr
-    record = record_of(only_run(results))
+    record = record_of(run_dir)
     assert record["status"] == "stopped on error"
     assert record["safe_state"].startswith("confirmed: gNB RF off (read back, on a reopened console")
     assert rf_state(sim["gnb"]) == "OFF"
@@ -308,15 +330,9 @@ def test_a_reset_console_is_reopened_for_the_safe_state(sim, tmp_path):
 
 def test_a_hung_console_gets_rf_off_on_a_new_session(sim, tmp_path):
     profile = write_profile(tmp_path, timeouts_long=2, timeouts_command=2)
-    results = tmp_path / "results"
-    plan = write_plan(tmp_path, "37 dBm, 38 dBm, 39 dBm, 40 dBm, 41 dBm, 42 dBm, 43 dBm, 44 dBm")
-    with background_run(plan, write_bench(tmp_path, sim, profile=profile, timeout="2 s"), results) as run:
-        wait_for_measurements(results)
-        with RawSession(sim["gnb"]).login() as operator:
-            assert operator.run("debug fault hang") == "hung 1 session(s)"
-        _, stderr = run.communicate(timeout=120)
-    assert run.returncode == 3, stderr
-    run_dir = only_run(results)
+    bench = write_bench(tmp_path, sim, profile=profile, timeout="2 s")
+    code, stderr, run_dir = run_with_fault(tmp_path, bench, console_fault(sim["gnb"], "hang"))
+    assert code == 3, stderr
     record = record_of(run_dir)
     assert record["safe_state"].startswith("confirmed: gNB RF off (read back, on a reopened console")
     sent = [line for line in io_lines(run_dir) if line.startswith("gnb  >  ")]
@@ -326,14 +342,11 @@ def test_a_hung_console_gets_rf_off_on_a_new_session(sim, tmp_path):
 
 def test_closing_the_terminal_stops_the_run_with_rf_off(sim, tmp_path):
     # SIGHUP's default action ends the process at once, with RF on and no record
-    results = tmp_path / "results"
-    plan = write_plan(tmp_path, "37 dBm, 38 dBm, 39 dBm, 40 dBm, 41 dBm, 42 dBm")
-    with background_run(plan, write_bench(tmp_path, sim), results) as run:
-        wait_for_measurements(results)
-        run.send_signal(signal.SIGHUP)
-        _, stderr = run.communicate(timeout=120)
-    assert run.returncode == 3, stderr
-    record = record_of(only_run(results))
+    code, stderr, run_dir = run_with_fault(
+        tmp_path, write_bench(tmp_path, sim), lambda run: run.send_signal(signal.SIGHUP)
+    )
+    assert code == 3, stderr
+    record = record_of(run_dir)
     assert record["status"] == "aborted" and record["safe_state"].startswith(
         "confirmed: gNB RF off (read back)"
     )
@@ -354,22 +367,21 @@ def test_a_full_disk_stops_the_run_with_rf_off_and_no_traceback(sim, tmp_path):
     disk = tmp_path / "disk"
     if not _mount_tmpfs(disk, "4m"):
         pytest.skip("needs root to mount a small tmpfs (the in-process test covers the logic)")
+
+    def fill(run: subprocess.Popen[str]) -> None:
+        with open(disk / "filler", "wb") as filler, contextlib.suppress(OSError):
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+
     try:
-        results = disk / "results"
-        plan = write_plan(tmp_path, "37 dBm, 38 dBm, 39 dBm, 40 dBm, 41 dBm, 42 dBm, 43 dBm, 44 dBm")
-        with background_run(plan, write_bench(tmp_path, sim), results) as run:
-            wait_for_measurements(results)
-            with open(disk / "filler", "wb") as filler, contextlib.suppress(OSError):
-                while True:
-                    filler.write(b"\0" * 65536)
-                    filler.flush()
-            _, stderr = run.communicate(timeout=120)
-        assert run.returncode == 3, stderr
+        code, stderr, run_dir = run_with_fault(tmp_path, write_bench(tmp_path, sim), fill, disk / "results")
+        assert code == 3, stderr
         assert "Traceback" not in stderr and "No space left on device" in stderr
         assert rf_state(sim["gnb"]) == "OFF"
         assert attenuation(sim["attenuator"]) == 95.0
         # what could be written is whole: the journal holds no torn line
-        lines = (only_run(results) / "journal.jsonl").read_text().splitlines()
+        lines = (run_dir / "journal.jsonl").read_text().splitlines()
         assert lines and all(json.loads(line) for line in lines)
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)

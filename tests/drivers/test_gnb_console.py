@@ -13,7 +13,7 @@ from fivegbench.nr.arfcn import arfcn_to_hz, hz_to_arfcn
 from fivegbench.transport.scripted import ScriptedTransport
 
 PROFILES = Path(__file__).resolve().parents[2] / "instruments" / "profiles"
-PROFILE = load_profile("sim-gnb", search_dir=PROFILES)
+PROFILE = load_profile("sim-gnb", search_dirs=[PROFILES])
 PROMPT = "gnb-cli> "
 
 

@@ -38,7 +38,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def test_sim_gnb_loads_by_name_and_by_path():
-    profile = load_profile("sim-gnb", search_dir=PROFILES)
+    profile = load_profile("sim-gnb", search_dirs=[PROFILES])
     assert profile.name == "sim-gnb"
     assert profile.line_ending == "\r\n"  # CR LF in a quoted scalar is fine where nothing is sent
     assert profile.responses.rf_on_values == ["ON"]
@@ -49,7 +49,7 @@ def test_sim_gnb_loads_by_name_and_by_path():
 
 def test_unknown_profile_name_lists_the_available_ones():
     with pytest.raises(BenchError, match=r"not found.*available: .*sim-gnb") as info:
-        load_profile("nokia-airscale", search_dir=PROFILES)
+        load_profile("nokia-airscale", search_dirs=[PROFILES])
     _one_line(info.value)
 
 

@@ -288,7 +288,7 @@ def test_driver_end_to_end(sim, world, tmp_path):
     iolog = IoLog(tmp_path / "io.log")
     transport = SerialTransport(sim.resource, "gnb", iolog)
     transport.open()
-    gnb = GnbConsole(transport, load_profile("sim-gnb", search_dir=PROFILES), "admin", "s3cret")
+    gnb = GnbConsole(transport, load_profile("sim-gnb", search_dirs=[PROFILES]), "admin", "s3cret")
     try:
         gnb.connect()
         assert gnb.idn() == "VHT gNodeB 8T8R (simulated), serial SIM-GNB-0001, software 2.3.1-sim"
@@ -328,7 +328,7 @@ def test_driver_end_to_end(sim, world, tmp_path):
 
 def test_driver_reconnects_to_a_console_left_logged_in(world):
     with SimGnbConsole(world, transport="pty") as sim:
-        profile = load_profile("sim-gnb", search_dir=PROFILES)
+        profile = load_profile("sim-gnb", search_dirs=[PROFILES])
         for _ in range(2):  # the second time the serial line is still logged in
             with SerialTransport(sim.resource, "gnb") as transport:
                 gnb = GnbConsole(transport, profile, "admin", "admin")
@@ -338,7 +338,7 @@ def test_driver_reconnects_to_a_console_left_logged_in(world):
 
 def test_driver_wrong_password(sim):
     with SerialTransport(sim.resource, "gnb") as transport:
-        gnb = GnbConsole(transport, load_profile("sim-gnb", search_dir=PROFILES), "admin", "admin")
+        gnb = GnbConsole(transport, load_profile("sim-gnb", search_dirs=[PROFILES]), "admin", "admin")
         with pytest.raises(InstrumentError, match="login as 'admin' refused"):
             gnb.connect()
 

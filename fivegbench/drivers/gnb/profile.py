@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -312,8 +313,11 @@ class GnbProfile(_Model):
         return _compile(pattern)
 
 
-def load_profile(name_or_path: str | Path, search_dir: Path = Path("instruments/profiles")) -> GnbProfile:
-    """Load a profile by name (``sim-gnb`` -> ``<search_dir>/sim-gnb.yaml``) or by path.
+def load_profile(
+    name_or_path: str | Path, search_dirs: Sequence[Path] = (Path("instruments/profiles"),)
+) -> GnbProfile:
+    """Load a profile by name (``sim-gnb`` -> the first ``<dir>/sim-gnb.yaml`` of ``search_dirs``)
+    or by path.
 
     The file is read with the bounded loader plans use (:mod:`fivegbench.plan.yamlsafe`). Raises
     PlanError (``file:line:col: key: message``) for an unreadable or invalid file, BenchError when
@@ -321,12 +325,12 @@ def load_profile(name_or_path: str | Path, search_dir: Path = Path("instruments/
     """
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml") and len(path.parts) == 1:
-        candidates = [search_dir / f"{path.name}.yaml", search_dir / f"{path.name}.yml"]
+        candidates = [d / f"{path.name}{suffix}" for d in search_dirs for suffix in (".yaml", ".yml")]
         found = next((c for c in candidates if c.is_file()), None)
         if found is None:
-            available = sorted(p.stem for p in search_dir.glob("*.y*ml")) if search_dir.is_dir() else []
+            available = sorted({p.stem for d in search_dirs if d.is_dir() for p in d.glob("*.y*ml")})
             raise BenchError(
-                f"gNB profile {str(name_or_path)!r} not found in {search_dir}"
+                f"gNB profile {str(name_or_path)!r} not found in {', '.join(map(str, search_dirs))}"
                 + (f" (available: {', '.join(available)})" if available else "")
             )
         path = found
