@@ -182,8 +182,8 @@ def run(obj: dict[str, Any], plan: Path, bench_path: Path | None, results_root: 
         )
     counts = ", ".join(f"{n} {verdict}" for verdict, n in record.counts.items())
     click.echo(f"{record.status}: {counts}; exit {record.exit_code}")
-    if record.exit_code == EXIT_UNSAFE:
-        click.echo(f"SAFE STATE {record.safe_state}", err=True)
+    # said here too: record.json may be what could not be written
+    click.echo(f"safe state {record.safe_state}", err=record.exit_code == EXIT_UNSAFE)
     report = run_dir / "report.html"
     click.echo(f"report: {report}" if report.is_file() else f"results: {run_dir} (no report)")
     sys.exit(record.exit_code)

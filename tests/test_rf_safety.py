@@ -186,13 +186,13 @@ def run_with_fault(
     tmp_path: Path, bench: Path, fault: Callable[[subprocess.Popen[str]], object], results: Path | None = None
 ) -> tuple[int, str, Path]:
     """Run a long sweep in the background; once the first measurement is in, ``fault(run)``.
-    Returns (exit code, stderr, run folder)."""
+    Returns (exit code, stdout and stderr, run folder)."""
     results = results or tmp_path / "results"
     with background_run(write_plan(tmp_path, LONG_SWEEP), bench, results) as run:
         wait_for_measurements(results)
         fault(run)
-        _, stderr = run.communicate(timeout=120)
-    return run.returncode, stderr, only_run(results)
+        stdout, stderr = run.communicate(timeout=120)
+    return run.returncode, stdout + stderr, only_run(results)
 
 
 def console_fault(resource: str, fault: str) -> Callable[[subprocess.Popen[str]], None]:
@@ -317,11 +317,11 @@ def test_a_run_first_turns_off_a_carrier_left_on(sim, tmp_path):
 
 
 def test_a_reset_console_is_reopened_for_the_safe_state(sim, tmp_path):
-    code, stderr, run_dir = run_with_fault(
+    code, output, run_dir = run_with_fault(
         tmp_path, write_bench(tmp_path, sim), console_fault(sim["gnb"], "reset")
     )
-    assert code == 3, stderr
-    assert "Traceback" not in stderr
+    assert code == 3, output
+    assert "Traceback" not in output
     record = record_of(run_dir)
     assert record["status"] == "stopped on error"
     assert record["safe_state"].startswith("confirmed: gNB RF off (read back, on a reopened console")
@@ -331,8 +331,8 @@ def test_a_reset_console_is_reopened_for_the_safe_state(sim, tmp_path):
 def test_a_hung_console_gets_rf_off_on_a_new_session(sim, tmp_path):
     profile = write_profile(tmp_path, timeouts_long=2, timeouts_command=2)
     bench = write_bench(tmp_path, sim, profile=profile, timeout="2 s")
-    code, stderr, run_dir = run_with_fault(tmp_path, bench, console_fault(sim["gnb"], "hang"))
-    assert code == 3, stderr
+    code, output, run_dir = run_with_fault(tmp_path, bench, console_fault(sim["gnb"], "hang"))
+    assert code == 3, output
     record = record_of(run_dir)
     assert record["safe_state"].startswith("confirmed: gNB RF off (read back, on a reopened console")
     sent = [line for line in io_lines(run_dir) if line.startswith("gnb  >  ")]
@@ -342,10 +342,10 @@ def test_a_hung_console_gets_rf_off_on_a_new_session(sim, tmp_path):
 
 def test_closing_the_terminal_stops_the_run_with_rf_off(sim, tmp_path):
     # SIGHUP's default action ends the process at once, with RF on and no record
-    code, stderr, run_dir = run_with_fault(
+    code, output, run_dir = run_with_fault(
         tmp_path, write_bench(tmp_path, sim), lambda run: run.send_signal(signal.SIGHUP)
     )
-    assert code == 3, stderr
+    assert code == 3, output
     record = record_of(run_dir)
     assert record["status"] == "aborted" and record["safe_state"].startswith(
         "confirmed: gNB RF off (read back)"
@@ -375,9 +375,11 @@ def test_a_full_disk_stops_the_run_with_rf_off_and_no_traceback(sim, tmp_path):
                 filler.flush()
 
     try:
-        code, stderr, run_dir = run_with_fault(tmp_path, write_bench(tmp_path, sim), fill, disk / "results")
-        assert code == 3, stderr
-        assert "Traceback" not in stderr and "No space left on device" in stderr
+        code, output, run_dir = run_with_fault(tmp_path, write_bench(tmp_path, sim), fill, disk / "results")
+        assert code == 3, output
+        assert "Traceback" not in output and "No space left on device" in output
+        # record.json may not fit on the disk: the safe state is said on the terminal too
+        assert "safe state confirmed: gNB RF off (read back); attenuator at maximum 95 dB" in output
         assert rf_state(sim["gnb"]) == "OFF"
         assert attenuation(sim["attenuator"]) == 95.0
         # what could be written is whole: the journal holds no torn line
