@@ -2,14 +2,13 @@
 and the RF path between the gNB antenna connector and the analyzer input.
 
 Loading is checked like a plan (file:line errors, nothing touched). ``connect`` opens the
-drivers; ``apply_safe_state`` turns the bench safe (gNB RF off, read back).
+drivers, the gNB first; :mod:`fivegbench.safestate` turns the bench safe.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,9 +24,9 @@ from fivegbench.drivers.analyzer.keysight_x import KeysightX
 from fivegbench.drivers.analyzer.rs_fsw import RsFsw
 from fivegbench.drivers.analyzer.swept import SweptAnalyzer
 from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
-from fivegbench.drivers.gnb.console import GnbConsole, LoginRefused
+from fivegbench.drivers.gnb.console import GnbConsole
 from fivegbench.drivers.gnb.profile import GnbProfile, load_profile
-from fivegbench.errors import BenchError, FivegbenchError, InstrumentError, PlanError, SafeStateError
+from fivegbench.errors import BenchError, InstrumentError, PlanError
 from fivegbench.plan.yamlsafe import at, load_yaml, path_str, validate, where
 from fivegbench.safetext import control_character
 from fivegbench.transport.base import IoLog
@@ -227,13 +226,6 @@ def load_bench(path: Path) -> LoadedBench:
     return LoadedBench(bench, loaded.file, loaded.text, profiles)
 
 
-#: The roles the safe state acts on: the gNB (RF off) and the attenuator (to its maximum).
-SAFETY_ROLES = ("gnb", "attenuator")
-#: Times a reset or hung gNB console is reopened for the safe state, and the pause before each.
-GNB_REOPEN_ATTEMPTS = 3
-REOPEN_PAUSE_S = 1.0
-
-
 @dataclass
 class Instruments:
     """The drivers of one run and what they said about themselves.
@@ -256,7 +248,7 @@ class Instruments:
         return any(driver is not None for driver in (self.analyzer, self.gnb, self.attenuator))
 
 
-class _Opener:
+class Opener:
     """Opens the drivers of a bench one role at a time; every link it opens is closed by
     ``stack``."""
 
@@ -326,7 +318,7 @@ def connect(loaded: LoadedBench, roles: set[str], iolog: IoLog) -> Iterator[Inst
     roles = roles | ({"attenuator"} & set(bench.instruments))
     instruments = Instruments()
     with ExitStack() as stack:
-        opener = _Opener(loaded, iolog, stack, instruments)
+        opener = Opener(loaded, iolog, stack, instruments)
         try:
             if "gnb" in roles:
                 gnb = opener.gnb()
@@ -356,122 +348,6 @@ def start_with_rf_off(gnb: GnbConsole) -> str:
     return (
         "gNB found transmitting (RF on) at connect; RF switched off and read back before configuring anything"
     )
-
-
-@dataclass(frozen=True)
-class SafeState:
-    """Whether the bench was confirmed safe, what was done, and which roles may not be safe."""
-
-    confirmed: bool
-    detail: str
-    unsafe: tuple[str, ...] = ()
-
-
-NOT_OPENED = SafeState(True, "not applied: no instrument connection was opened, so nothing was switched on")
-
-
-def apply_safe_state(instruments: Instruments, unreached: Mapping[str, str] | None = None) -> SafeState:
-    """gNB RF off (read back), then the attenuator to its maximum (read back). Each is attempted
-    even if the other fails; a link that was reset or hangs is reopened first. ``unreached``
-    (role -> why) lists safety roles that could not even be opened: not confirmed either."""
-    done: list[str] = []
-    problems = [f"{role} not reached: {why}" for role, why in (unreached or {}).items()]
-    unsafe = list(unreached or {})
-    steps: dict[str, tuple[Any, Callable[[Any], str]]] = {
-        "gnb": (instruments.gnb, _gnb_rf_off),
-        "attenuator": (instruments.attenuator, _attenuator_to_maximum),
-    }
-    for role, (driver, make_safe) in steps.items():
-        if driver is None:
-            continue
-        try:
-            done.append(make_safe(driver))
-        except SafeStateError as exc:
-            problems.append(str(exc))
-            unsafe.append(role)
-        except Exception as exc:  # a bug must not skip the other role, nor pass for confirmed
-            log.error("%s: safe state crashed: %s", role, exc, exc_info=True)
-            problems.append(f"{role}: safe state crashed: {type(exc).__name__}: {exc}")
-            unsafe.append(role)
-    if problems:
-        return SafeState(False, "NOT CONFIRMED: " + "; ".join(problems + done), tuple(unsafe))
-    return SafeState(True, "confirmed: " + ("; ".join(done) or "nothing to make safe"))
-
-
-def _gnb_rf_off(gnb: GnbConsole) -> str:
-    """RF off, read back with ``show cell``. First on the open session, resynchronised (on a hung
-    console ``rf off`` is sent all the same); then on a reopened link, a few times."""
-    errors: list[str] = []
-    for attempt in range(1 + GNB_REOPEN_ATTEMPTS):
-        try:
-            if attempt == 0:
-                answers = _resync(gnb, errors)
-            else:
-                time.sleep(REOPEN_PAUSE_S)
-                gnb.reopen()
-                answers = True
-            gnb.rf_off(None if answers else gnb.timeout)
-            rf_on = gnb.cell_status().rf_on
-        except LoginRefused as exc:  # never retried: that could lock the account
-            raise SafeStateError(f"could not turn gNB RF off: {exc}") from exc
-        except (FivegbenchError, OSError, TimeoutError) as exc:
-            errors.append(str(exc))
-            log.warning("gnb: safe state, attempt %d: %s", attempt + 1, exc)
-            continue
-        if rf_on:
-            raise SafeStateError("gNB still reports RF on after 'rf off'")
-        if not errors:
-            return "gNB RF off (read back)"
-        how = (
-            f"on a reopened console (attempt {attempt + 1})" if attempt else "without a resynchronised prompt"
-        )
-        return f"gNB RF off (read back, {how}; first problem: {errors[0]})"
-    raise SafeStateError(
-        f"could not turn gNB RF off, even reopening the console {GNB_REOPEN_ATTEMPTS} times: {errors[-1]}"
-    )
-
-
-def _resync(gnb: GnbConsole, errors: list[str]) -> bool:
-    """Resynchronise the open session; False (the reason added to ``errors``) if it does not answer."""
-    try:
-        gnb.resync()
-    except LoginRefused:
-        raise
-    except (FivegbenchError, OSError) as exc:
-        errors.append(str(exc))
-        return False
-    return True
-
-
-def _attenuator_to_maximum(attenuator: ScpiAttenuator) -> str:
-    """The attenuator to its own maximum, read back; once more on a reopened link."""
-    try:
-        return f"attenuator at maximum {attenuator.to_maximum():g} dB (read back)"
-    except (FivegbenchError, OSError, TimeoutError) as exc:
-        first = exc
-    log.warning("attenuator: safe state: %s; reopening the link", first)
-    try:
-        attenuator.transport.close()
-        attenuator.transport.open()
-        return f"attenuator at maximum {attenuator.to_maximum():g} dB (read back, after reopening: {first})"
-    except (FivegbenchError, OSError, TimeoutError) as exc:
-        raise SafeStateError(f"could not set the attenuator to maximum: {exc}") from exc
-
-
-def make_bench_safe(loaded: LoadedBench, iolog: IoLog) -> SafeState:
-    """``fivegbench bench safe``: open the bench's gNB and attenuator, each on its own, and apply
-    the safe state. A role that cannot be reached is not confirmed."""
-    instruments = Instruments()
-    unreached: dict[str, str] = {}
-    with ExitStack() as stack:
-        opener = _Opener(loaded, iolog, stack, instruments)
-        for role in SAFETY_ROLES:
-            if role in loaded.bench.instruments:
-                try:
-                    getattr(opener, role)()
-                except (FivegbenchError, OSError) as exc:
-                    unreached[role] = str(exc)
-        return apply_safe_state(instruments, unreached)
 
 
 def check_plan_safety(loaded_bench: LoadedBench, steps: list[Any], where: Any) -> None:
@@ -506,12 +382,10 @@ __all__ = [
     "BenchError",
     "Instruments",
     "LoadedBench",
+    "Opener",
     "PlanError",
-    "SafeState",
-    "apply_safe_state",
     "check_plan_safety",
     "connect",
     "default_bench",
     "load_bench",
-    "make_bench_safe",
 ]

@@ -25,7 +25,7 @@ from rich.console import Console
 
 from fivegbench import preflight, units
 from fivegbench.analyze import ANALYSES, BS_CLASSES, MODULATIONS, Options, carrier_for
-from fivegbench.bench import LoadedBench, default_bench, load_bench, make_bench_safe
+from fivegbench.bench import LoadedBench, default_bench, load_bench
 from fivegbench.captures import read_capture
 from fivegbench.display import RichDisplay
 from fivegbench.errors import FivegbenchError, PlanError
@@ -36,6 +36,7 @@ from fivegbench.plan.load import LoadedPlan, load_plan
 from fivegbench.plan.show import steps_table
 from fivegbench.record import RunRecord
 from fivegbench.runner import AbortNow, RunContext, StopControl, execute
+from fivegbench.safestate import make_bench_safe
 from fivegbench.sim.bench import simulated_bench
 from fivegbench.store import RunLog, copy_inputs, create_run_dir, index_run
 from fivegbench.transport.base import IoLog

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fivegbench import __version__
-from fivegbench.bench import NOT_OPENED, Instruments, LoadedBench, SafeState, apply_safe_state, connect
+from fivegbench.bench import Instruments, LoadedBench, connect
 from fivegbench.errors import FivegbenchError, ResultsError
 from fivegbench.measure.base import MeasureContext, Measurement, Outcome
 from fivegbench.measure.cell import AttenuatorSetup, GnbSetup
@@ -30,6 +30,7 @@ from fivegbench.presets import requirements_for
 from fivegbench.record import MeasurementRecord, RunRecord
 from fivegbench.report.html import render
 from fivegbench.report.junit import junit_xml
+from fivegbench.safestate import NOT_OPENED, SafeState, apply_safe_state
 from fivegbench.store import Journal, RunLog, measurements, utc_now, write_atomic, write_record
 from fivegbench.transport.base import IoLog
 from fivegbench.verdict import Verdict, judge

@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from fivegbench import bench
-from fivegbench.bench import Instruments, apply_safe_state
+from fivegbench import safestate
+from fivegbench.bench import Instruments
 from fivegbench.drivers.gnb.console import LoginRefused
 from fivegbench.errors import InstrumentError
+from fivegbench.safestate import apply_safe_state
 
 BROKEN_PIPE = InstrumentError("gnb", "<io>", None, "write to socket://x failed: [Errno 32] Broken pipe")
 
@@ -58,7 +59,7 @@ class FakeAttenuator:
 
 @pytest.fixture(autouse=True)
 def no_pause(monkeypatch):
-    monkeypatch.setattr(bench, "REOPEN_PAUSE_S", 0.0)
+    monkeypatch.setattr(safestate, "REOPEN_PAUSE_S", 0.0)
 
 
 def test_a_healthy_console():
