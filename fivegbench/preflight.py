@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fivegbench import kinds
 from fivegbench.bench import LoadedBench, check_plan_safety
 from fivegbench.errors import PlanError
-from fivegbench.measure.kinds import KINDS
 from fivegbench.plan.expand import Step
 from fivegbench.plan.load import LoadedPlan
-from fivegbench.presets import requirements_for
 
 
 def check(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench) -> None:
@@ -41,13 +40,13 @@ def check(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench) -> None
             checked.add(step.plan_step)
             _check_explicit(loaded, step)
         try:
-            requirements_for(step, loaded.plan.dut)
+            kinds.requirements_for(step, loaded.plan.dut)
         except ValueError as exc:
             raise error(step, "limits", str(exc)) from None
 
 
 def _check_explicit(loaded: LoadedPlan, step: Step) -> None:
-    known = KINDS[step.kind].values
+    known = kinds.KINDS[step.kind].values
     assert isinstance(step.limits, dict)
     for name, limit in step.limits.items():
         where = f"steps[{step.plan_step}].limits.{name}"

@@ -1,9 +1,7 @@
-"""Limit presets: named sets of requirement builders, per measurement kind.
-
-``PRESETS[preset][kind]`` is a function returning the :class:`~fivegbench.verdict.Requirement` s
-for one step; its keyword arguments come from the plan/bench (declared powers, BS class, band,
-carrier frequency). Only ``3gpp`` exists so far; later presets (e.g. ``itu-m2410``) and kinds add
-entries to :data:`PRESETS`.
+"""Limit preset builders: each returns the :class:`~fivegbench.verdict.Requirement` s of one
+step from declared powers, BS class, band and carrier frequency. Which kind uses which builder,
+and where its arguments come from in the plan, is declared with the kind
+(:mod:`fivegbench.kinds`).
 
 All numbers come from :mod:`fivegbench.nr.requirements` with their clause and status. Test
 requirements are the minimum requirement relaxed by the TS 38.141-1 test tolerance (shared-risk
@@ -14,16 +12,13 @@ principle). Every test tolerance used here is currently [U], so every limit buil
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
-from typing import Any
 
 from fivegbench.nr import requirements as req
 from fivegbench.nr.masks import obue_mask
 from fivegbench.reduce.aclr import ADJACENT_CHANNELS
-from fivegbench.verdict import Limit, Requirement, explicit_requirements
+from fivegbench.verdict import Limit, Requirement
 
-__all__ = ["PRESETS", "requirements_for", "rf_aclr_3gpp", "rf_obw_3gpp", "rf_power_3gpp", "rf_sem_3gpp"]
+__all__ = ["rf_aclr_3gpp", "rf_obw_3gpp", "rf_power_3gpp", "rf_sem_3gpp"]
 
 
 def _status_note(*numbers: req.SpecNumber) -> str:
@@ -188,88 +183,3 @@ def rf_sem_3gpp(category: str, bs_class: str, band: str) -> list[Requirement]:
             ),
         )
     ]
-
-
-PresetBuilder = Callable[..., list[Requirement]]
-
-PRESETS: Mapping[str, Mapping[str, PresetBuilder]] = MappingProxyType(
-    {
-        "3gpp": MappingProxyType(
-            {
-                "rf.power": rf_power_3gpp,
-                "rf.aclr": rf_aclr_3gpp,
-                "rf.obw": rf_obw_3gpp,
-                "rf.sem": rf_sem_3gpp,
-            }
-        ),
-    }
-)
-
-
-def _need(obj: Any, attr: str, why: str) -> Any:
-    value = getattr(obj, attr, None)
-    if value is None:
-        raise ValueError(why)
-    return value
-
-
-def _preset_arguments(kind: str, cell: Any, dut: Any) -> dict[str, Any]:
-    """Builder keyword arguments for a kind, from the step's cell and the plan's dut."""
-    if kind == "rf.power":
-        rated = _need(dut, "rated_output_power", "the 3gpp limits for rf.power need dut.rated_output_power")
-        return {
-            "rated_output_power_dbm": float(rated),
-            "configured_power_dbm": float(cell.tx_power),
-            "frequency_hz": float(cell.center_frequency),
-        }
-    if kind == "rf.aclr":
-        return {
-            "bs_class": _need(dut, "bs_class", "the 3gpp limits for rf.aclr need dut.bs_class"),
-            "category": getattr(dut, "category", None) or "A",
-            "band": cell.band,
-            "frequency_hz": float(cell.center_frequency),
-        }
-    if kind == "rf.obw":
-        return {"channel_bandwidth_hz": float(cell.bandwidth)}
-    if kind == "rf.sem":
-        return {
-            "category": getattr(dut, "category", None) or "A",
-            "bs_class": _need(dut, "bs_class", "the 3gpp limits for rf.sem need dut.bs_class"),
-            "band": cell.band,
-        }
-    raise ValueError(f"no way to build preset limits for {kind!r}")
-
-
-def requirements_for(step: Any, dut: Any) -> list[Requirement]:
-    """The requirements of one expanded plan step.
-
-    ``step.limits`` is None (no limits: :func:`~fivegbench.verdict.judge` then gives
-    INCONCLUSIVE), a preset name (``"3gpp"``: built from ``step.cell`` -- ``tx_power`` dBm,
-    ``center_frequency`` Hz, ``band`` -- and the plan's ``dut`` -- ``rated_output_power`` dBm,
-    ``bs_class``, ``category``), or a mapping value name -> limit with ``min``/``max`` bounds
-    that carry ``.value`` and ``.unit`` (the plan model's parsed limits).
-
-    Raises ValueError if the preset does not cover the step's kind or the dut lacks a needed
-    declaration.
-    """
-    limits = step.limits
-    if limits is None:
-        return []
-    if isinstance(limits, str):
-        builders = PRESETS.get(limits)
-        if builders is None:
-            raise ValueError(f"unknown limits preset {limits!r} (known: {', '.join(PRESETS)})")
-        builder = builders.get(step.kind)
-        if builder is None:
-            raise ValueError(f"limits preset {limits!r} has no limits for {step.kind!r}")
-        return builder(**_preset_arguments(step.kind, step.cell, dut))
-    table: dict[str, dict[str, object]] = {}
-    for name, limit in limits.items():
-        low, high = getattr(limit, "min", None), getattr(limit, "max", None)
-        unit = next((b.unit for b in (low, high) if b is not None), "")
-        table[name] = {
-            "min": None if low is None else float(low.value),
-            "max": None if high is None else float(high.value),
-            "unit": unit,
-        }
-    return explicit_requirements(table)

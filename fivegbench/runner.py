@@ -18,15 +18,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from fivegbench import __version__
+from fivegbench import __version__, kinds
 from fivegbench.bench import Instruments, LoadedBench, connect
 from fivegbench.errors import FivegbenchError, ResultsError
 from fivegbench.measure.base import MeasureContext, Measurement, Outcome
 from fivegbench.measure.cell import AttenuatorSetup, GnbSetup
-from fivegbench.measure.kinds import KINDS
 from fivegbench.plan.expand import Step
 from fivegbench.plan.load import LoadedPlan
-from fivegbench.presets import requirements_for
 from fivegbench.record import MeasurementRecord, RunRecord
 from fivegbench.report.html import render
 from fivegbench.report.junit import junit_xml
@@ -116,7 +114,7 @@ class RunContext:
     stop: StopControl = field(default_factory=StopControl)
     display: Display = field(default_factory=NoDisplay)
     measurements: Mapping[str, Measurement] = field(
-        default_factory=lambda: {name: kind.measure for name, kind in KINDS.items()}
+        default_factory=lambda: {name: kind.measure_function() for name, kind in kinds.KINDS.items()}
     )
     connector: Callable[..., Any] = connect
     run_log: RunLog | None = None
@@ -149,7 +147,7 @@ def _measure_one(
             setup.apply(step.cell, step.test_model)
         attenuator.apply(step.params)
         outcome: Outcome = ctx.measurements[step.kind](mctx, step)
-        requirements = requirements_for(step, ctx.loaded_plan.plan.dut)
+        requirements = kinds.requirements_for(step, ctx.loaded_plan.plan.dut)
         judgement = judge(
             {k: v.value for k, v in outcome.values.items()}, requirements, invalid=outcome.invalid
         )
@@ -210,7 +208,7 @@ def execute(ctx: RunContext) -> RunRecord:
     before the safe state: the record returned says so even when it could not be saved.
     """
     started = utc_now()
-    roles = set().union(*(KINDS[step.kind].roles for step in ctx.steps))
+    roles = set().union(*(kinds.KINDS[step.kind].roles for step in ctx.steps))
     iolog = IoLog(ctx.run_dir / "io.log")
     tally = Tally()
     found = Found()

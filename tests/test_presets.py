@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
+from fivegbench.kinds import KINDS, requirements_for
 from fivegbench.nr import requirements as nrreq
 from fivegbench.nr.bandwidth import config_bandwidth_hz
-from fivegbench.presets import PRESETS, requirements_for, rf_aclr_3gpp, rf_power_3gpp
+from fivegbench.presets import rf_aclr_3gpp, rf_power_3gpp
 from fivegbench.reduce.aclr import aclr
 from fivegbench.verdict import Verdict, judge
 
@@ -181,11 +182,11 @@ def test_rf_aclr_less_stringent_rule() -> None:
     assert judge(values, reqs).verdict is Verdict.FAIL
 
 
-def test_presets_mapping() -> None:
-    assert PRESETS["3gpp"]["rf.power"] is rf_power_3gpp
-    assert PRESETS["3gpp"]["rf.aclr"] is rf_aclr_3gpp
+def test_each_kind_names_its_preset_builder() -> None:
+    assert KINDS["rf.power"].presets["3gpp"].builder is rf_power_3gpp
+    assert KINDS["rf.aclr"].presets["3gpp"].builder is rf_aclr_3gpp
     with pytest.raises(TypeError):
-        PRESETS["3gpp"]["rf.evm"] = rf_power_3gpp  # type: ignore[index]
+        KINDS["rf.evm"] = KINDS["rf.power"]  # type: ignore[index]
 
 
 # --- end to end: synthetic trace -> reducer -> preset -> judge ---------------------------------
@@ -265,9 +266,7 @@ def test_requirements_for_errors() -> None:
         requirements_for(_step("rf.power", "3gpp"), SimpleNamespace(rated_output_power=None))
     with pytest.raises(ValueError, match="bs_class"):
         requirements_for(_step("rf.aclr", "3gpp"), SimpleNamespace(bs_class=None))
-    with pytest.raises(ValueError, match=r"no limits for 'rf\.evm'"):
-        requirements_for(_step("rf.evm", "3gpp"), DUT)
-    with pytest.raises(ValueError, match="unknown limits preset"):
+    with pytest.raises(ValueError, match=r"preset 'itu' has no limits for 'rf\.power'"):
         requirements_for(_step("rf.power", "itu"), DUT)
 
 

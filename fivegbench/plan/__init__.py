@@ -2,11 +2,9 @@
 
 from fivegbench.plan.expand import CellConfig, Step, expand
 from fivegbench.plan.load import LoadedPlan, load_plan, parse_plan
-from fivegbench.plan.model import MEASUREMENTS, SWEEPABLE, Plan
+from fivegbench.plan.model import Plan
 
 __all__ = [
-    "MEASUREMENTS",
-    "SWEEPABLE",
     "CellConfig",
     "LoadedPlan",
     "Plan",

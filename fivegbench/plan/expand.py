@@ -9,8 +9,10 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, replace
 
+from fivegbench import kinds
+from fivegbench.params import Scalar
 from fivegbench.plan.load import LoadedPlan
-from fivegbench.plan.model import SWEEPABLE, Cell, Limit, StepSpec
+from fivegbench.plan.model import Cell, Limit, StepSpec
 from fivegbench.plan.yamlsafe import path_str
 
 
@@ -53,8 +55,9 @@ class Step:
     point: dict[str, str]
     """Swept parameter -> value as text with unit (``{"tx_power": "37 dBm"}``); empty without a sweep."""
     cell: CellConfig
-    params: dict[str, float | int | str]
-    """Step parameters (span, rbw, points, attenuation, ...) with sweep overrides applied."""
+    params: dict[str, Scalar]
+    """Step parameters (span, rbw, points, attenuation, direction, ...): the plan's values, the
+    kind's declared defaults, and the sweep point's values."""
     test_model: str | None
     limits: str | dict[str, Limit] | None
     repeat_index: int
@@ -90,18 +93,22 @@ def expand(loaded: LoadedPlan) -> list[Step]:
     for i, spec in enumerate(plan.steps):
         base_sources = _base_sources(i, spec, plan.cell)
         test_model = spec.test_model if spec.test_model is not None else plan.cell.test_model
+        # the kind's declared defaults, so that the record says what was used
+        defaults = {
+            n: p.default for n, p in kinds.KINDS[spec.measure].params.items() if p.default is not None
+        }
         ranges = [range(group.size) for group in spec.sweep]
         for choice in itertools.product(*ranges):
             point: dict[str, str] = {}
-            params: dict[str, float | int | str] = dict(spec.params)
-            cell_overrides: dict[str, float | None] = {}
+            params: dict[str, Scalar] = {**defaults, **spec.params}
+            cell_overrides: dict[str, Scalar | None] = {}
             sources = dict(base_sources)
             for group, j in zip(spec.sweep, choice, strict=True):
                 for axis in group.axes:
                     point[axis.name] = axis.texts[j]
                     where = (*axis.where, j) if axis.indexed else axis.where
                     sources[axis.name] = path_str(("steps", i, *where))
-                    if SWEEPABLE[axis.name].target == "cell":
+                    if axis.target == "cell":
                         cell_overrides[axis.name] = axis.values[j]
                     else:
                         params[axis.name] = axis.values[j]

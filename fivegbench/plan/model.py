@@ -2,12 +2,9 @@
 
 Quantities are written as text with units (``43 dBm``, ``3750 MHz``) and stored as floats in a
 fixed unit per kind (Hz, dBm, dB, s; see :mod:`fivegbench.units`). Every model refuses unknown
-keys. Two tables say what a step may contain, each in one place:
-
-* :data:`MEASUREMENTS` — measurement kind -> the step parameters it accepts (with their
-  :class:`ParamSpec`). A new kind is one entry.
-* :data:`SWEEPABLE` — parameter name -> :class:`Sweepable` (its spec and whether a swept value
-  overrides the cell configuration or a step parameter).
+keys. What a step may contain comes from its kind's declaration (:data:`fivegbench.kinds.KINDS`:
+its parameters and their :class:`~fivegbench.params.ParamSpec`); a sweep may vary those
+parameters and the cell settings in :data:`CELL_SWEEPABLE`.
 
 Errors raised inside validators use :func:`~fivegbench.plan.yamlsafe.at` so they point at the
 key that is wrong; :func:`~fivegbench.plan.yamlsafe.validate` turns them into PlanErrors.
@@ -17,16 +14,25 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationInfo, model_validator
 
-from fivegbench import units
+from fivegbench import kinds, units
 from fivegbench.nr.arfcn import arfcn_to_hz
 from fivegbench.nr.bandwidth import FR1_MAX_HZ, n_rb
+from fivegbench.params import (
+    ARFCN,
+    CENTER_FREQUENCY,
+    CHANNEL_BANDWIDTH,
+    RATED_POWER,
+    REPEAT,
+    SCS,
+    TX_POWER,
+    ParamSpec,
+    Scalar,
+    parse_quantity,
+)
 from fivegbench.plan.yamlsafe import PathElem, StrictModel, at, describe, unknown_key
 
 MAX_POINTS = 100_000
@@ -44,118 +50,25 @@ TEST_MODELS: tuple[str, ...] = (
 )
 """NR FR1 test models, TS 38.141-1 §4.9.2."""
 
-LIMIT_PRESETS: tuple[str, ...] = ("3gpp",)
-"""Named limit sets a step may give as ``limits: <name>``."""
-
 BS_CLASSES: tuple[str, ...] = ("wide_area", "medium_range", "local_area")
 BS_CATEGORIES: tuple[str, ...] = ("A", "B")
 ON_ERROR: tuple[str, ...] = ("stop", "continue")
 
 
-# --------------------------------------------------------------------------- parameter specs
+# --------------------------------------------------------------------------- parameters
+
+CELL_SWEEPABLE: dict[str, ParamSpec] = {"tx_power": TX_POWER, "center_frequency": CENTER_FREQUENCY}
+"""Cell settings a sweep may vary; every parameter of a step's kind may be swept too."""
 
 
-@lru_cache(maxsize=4096)
-def _parse_cached(text: str, kind: str) -> float:
-    # pint warns (numpy overflow) for absurd log values such as 99999 dBm; the check below reports it.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        value = units.parse(text, kind)
-    if not math.isfinite(value):
-        raise units.UnitParseError(f"{text!r} is not a finite {kind}")
-    return value
+def sweepable(name: str, measure: str) -> tuple[ParamSpec, Literal["cell", "params"]] | None:
+    """How ``name`` is swept in a step of kind ``measure``: its spec and where a swept value goes
+    (the cell configuration or the step's parameters); None when it cannot be swept."""
+    if name in CELL_SWEEPABLE:
+        return CELL_SWEEPABLE[name], "cell"
+    spec = kinds.KINDS[measure].params.get(name)
+    return (spec, "params") if spec is not None else None
 
-
-def parse_quantity(value: object, kind: str) -> float:
-    """``units.parse`` with a cache for text, refusing nan and infinity. Raises UnitParseError."""
-    if isinstance(value, str):
-        return _parse_cached(value, kind)
-    return units.parse(value, kind)
-
-
-@dataclass(frozen=True)
-class ParamSpec:
-    """How one parameter is written: a units kind (or ``int``) and an inclusive valid range."""
-
-    kind: str
-    lo: float | None = None
-    hi: float | None = None
-
-    @property
-    def unit(self) -> str:
-        return units.KINDS[self.kind][0] if self.kind in units.KINDS else ""
-
-    @property
-    def step_kind(self) -> str:
-        """Kind of a range step: a power steps in dB, everything else in its own kind."""
-        return "ratio" if self.kind == "power" else self.kind
-
-    def text(self, value: float) -> str:
-        return units.format_value(value, self.unit) if self.unit else f"{value:g}"
-
-    def parse_raw(self, value: object) -> float:
-        """The value in the spec's unit, without the range check. Raises ValueError."""
-        if self.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"expected a whole number, got {describe(value)}")
-            return value
-        return parse_quantity(value, self.kind)
-
-    def check(self, value: float) -> float:
-        """Raise ValueError when ``value`` is outside the spec's range."""
-        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            lo = self.text(self.lo) if self.lo is not None else "-inf"
-            hi = self.text(self.hi) if self.hi is not None else "inf"
-            raise ValueError(f"{self.text(value)} is out of range ({lo} to {hi})")
-        return value
-
-    def parse(self, value: object) -> Any:
-        """Parse and range-check (a whole number stays an int). Raises ValueError."""
-        parsed = self.parse_raw(value)
-        self.check(parsed)
-        return parsed
-
-
-TX_POWER = ParamSpec("power", -30.0, 80.0)
-RATED_POWER = ParamSpec("power", -30.0, 80.0)
-CENTER_FREQUENCY = ParamSpec("frequency", 410e6, 52.6e9)
-CHANNEL_BANDWIDTH = ParamSpec("frequency", 1e6, 2e9)
-SCS = ParamSpec("frequency", 15e3, 960e3)
-ARFCN = ParamSpec("int", 0, 3279165)
-REPEAT = ParamSpec("int", 1, 1000)
-SPAN = ParamSpec("frequency", 0.0, 100e9)
-RBW = ParamSpec("frequency", 1.0, 100e6)
-POINTS = ParamSpec("int", 101, 100001)
-ATTENUATION = ParamSpec("ratio", 0.0, 150.0)
-
-_ANALYZER: dict[str, ParamSpec] = {"span": SPAN, "rbw": RBW, "points": POINTS, "attenuation": ATTENUATION}
-
-MEASUREMENTS: dict[str, dict[str, ParamSpec]] = {
-    "rf.power": _ANALYZER,
-    "rf.aclr": _ANALYZER,
-    "rf.obw": _ANALYZER,
-    "rf.sem": _ANALYZER,
-}
-"""Measurement kind -> the step parameters it accepts. A new kind also needs its entry in
-``fivegbench.measure.kinds.KINDS`` (and, for a preset, in ``fivegbench.presets.PRESETS``)."""
-
-
-@dataclass(frozen=True)
-class Sweepable:
-    """A parameter a sweep may vary; ``target`` says where a swept value goes in a step."""
-
-    spec: ParamSpec
-    target: Literal["cell", "params"]
-
-
-SWEEPABLE: dict[str, Sweepable] = {
-    "tx_power": Sweepable(TX_POWER, "cell"),
-    "center_frequency": Sweepable(CENTER_FREQUENCY, "cell"),
-    "attenuation": Sweepable(ATTENUATION, "params"),
-    "rbw": Sweepable(RBW, "params"),
-    "span": Sweepable(SPAN, "params"),
-}
-"""Parameter name -> how it is swept. ``params`` entries must also be parameters of the kind."""
 
 STEP_KEYS: tuple[str, ...] = ("name", "measure", "test_model", "sweep", "repeat", "limits", "on_error")
 """Keys every step accepts, whatever its kind."""
@@ -274,14 +187,14 @@ def parse_bound(value: object) -> Bound:
         if isinstance(value, int | float) and not isinstance(value, bool):
             raise ValueError(f"{value!r} has no unit; write it with one, e.g. '{value} dB'")
         raise ValueError(f"expected a quantity with a unit, got {describe(value)}")
-    kinds: tuple[str, ...]
+    candidates: tuple[str, ...]
     if re.search(r"bit|bps|B/s", value):
-        kinds = ("rate",)
+        candidates = ("rate",)
     elif "/" in value:
-        kinds = ("psd", *_BOUND_KINDS)
+        candidates = ("psd", *_BOUND_KINDS)
     else:
-        kinds = _BOUND_KINDS
-    for kind in kinds:
+        candidates = _BOUND_KINDS
+    for kind in candidates:
         try:
             return Bound(text=value, value=parse_quantity(value, kind), unit=units.KINDS[kind][0])
         except units.UnitParseError:
@@ -292,12 +205,12 @@ def parse_bound(value: object) -> Bound:
 def parse_limits(value: object) -> object:
     """``limits:``: a preset name, or a mapping ``value name -> {min, max}``."""
     if isinstance(value, str):
-        if value not in LIMIT_PRESETS:
-            raise ValueError(f"unknown limits preset '{value}' (known: {', '.join(LIMIT_PRESETS)})")
+        if value not in kinds.LIMIT_PRESETS:
+            raise ValueError(f"unknown limits preset '{value}' (known: {', '.join(kinds.LIMIT_PRESETS)})")
         return value
     if not isinstance(value, dict) or not value:
         raise ValueError(
-            f"expected a preset name ({', '.join(LIMIT_PRESETS)}) or a mapping of value -> "
+            f"expected a preset name ({', '.join(kinds.LIMIT_PRESETS)}) or a mapping of value -> "
             f"{{min, max}}, got {describe(value)}"
         )
     out: dict[str, Limit] = {}
@@ -338,10 +251,11 @@ class SweepAxis(BaseModel):
 
     model_config = {"frozen": True}
     name: str
-    values: tuple[float, ...]
+    values: tuple[Scalar, ...]
     texts: tuple[str, ...]
     where: tuple[PathElem, ...]
     indexed: bool
+    target: Literal["cell", "params"] = "params"
 
 
 class SweepGroup(BaseModel):
@@ -355,19 +269,23 @@ class SweepGroup(BaseModel):
         return len(self.axes[0].values)
 
 
-def _sweep_axis(name: str, raw: object, rel: tuple[PathElem, ...], spec: ParamSpec) -> SweepAxis:
+def _sweep_axis(
+    name: str, raw: object, rel: tuple[PathElem, ...], spec: ParamSpec, target: Literal["cell", "params"]
+) -> SweepAxis:
     where = ("sweep", *rel)
-    values: list[float]
+    values: list[Scalar]
     if isinstance(raw, list):
         if not raw:
             raise at(where, "empty sweep")
         values = []
         for i, item in enumerate(raw):
             try:
-                values.append(float(spec.parse(item)))
+                values.append(spec.parse(item))
             except ValueError as exc:
                 raise at((*where, i), str(exc)) from None
         indexed = True
+    elif isinstance(raw, dict) and not spec.numeric:
+        raise at(where, f"'{name}' is one of {', '.join(spec.choices)}: sweep it as a list, not a range")
     elif isinstance(raw, dict):
         for key in raw:
             if key not in ("start", "stop", "step"):
@@ -378,7 +296,7 @@ def _sweep_axis(name: str, raw: object, rel: tuple[PathElem, ...], spec: ParamSp
                 raise at((*where, key), f"missing required key '{key}'")
             try:
                 kind_spec = ParamSpec(spec.step_kind) if key == "step" else spec
-                parsed[key] = kind_spec.parse_raw(raw[key])
+                parsed[key] = float(kind_spec.parse_raw(raw[key]))
             except ValueError as exc:
                 raise at((*where, key), str(exc)) from None
         start, stop, step = parsed["start"], parsed["stop"], parsed["step"]
@@ -387,7 +305,7 @@ def _sweep_axis(name: str, raw: object, rel: tuple[PathElem, ...], spec: ParamSp
         if start > stop:
             raise at((*where, "start"), f"start {raw['start']} is after stop {raw['stop']} (ranges count up)")
         try:
-            values = range_values(start, stop, step)
+            values = list(range_values(start, stop, step))
         except ValueError as exc:
             raise at(where, str(exc)) from None
         for key, value in (("start", values[0]), ("stop", values[-1])):
@@ -398,12 +316,14 @@ def _sweep_axis(name: str, raw: object, rel: tuple[PathElem, ...], spec: ParamSp
         indexed = False
     else:
         try:
-            values = [float(spec.parse(raw))]
+            values = [spec.parse(raw)]
         except ValueError as exc:
             raise at(where, str(exc)) from None
         indexed = False
     texts = tuple(spec.text(v) for v in values)
-    return SweepAxis(name=name, values=tuple(values), texts=texts, where=where, indexed=indexed)
+    return SweepAxis(
+        name=name, values=tuple(values), texts=texts, where=where, indexed=indexed, target=target
+    )
 
 
 def parse_sweep(raw: object, measure: str, step_params: dict[str, Any]) -> tuple[SweepGroup, ...]:
@@ -412,21 +332,19 @@ def parse_sweep(raw: object, measure: str, step_params: dict[str, Any]) -> tuple
         raise at("sweep", f"expected a mapping of parameter -> values, got {describe(raw)}")
     if not raw:
         raise at("sweep", "empty sweep")
-    kind_params = MEASUREMENTS[measure]
     seen: set[str] = set()
 
     def axis(name: str, value: object, rel: tuple[PathElem, ...]) -> SweepAxis:
-        entry = SWEEPABLE.get(name)
+        entry = sweepable(name, measure)
         if entry is None:
-            raise at(("sweep", *rel), f"'{name}' cannot be swept (sweepable: {', '.join(SWEEPABLE)})")
-        if entry.target == "params" and name not in kind_params:
-            raise at(("sweep", *rel), f"'{name}' is not a parameter of {measure}")
+            known = ", ".join([*CELL_SWEEPABLE, *kinds.KINDS[measure].params])
+            raise at(("sweep", *rel), f"'{name}' cannot be swept in {measure} (sweepable: {known})")
         if name in step_params:
             raise at(("sweep", *rel), f"'{name}' is both set on the step and swept; keep one")
         if name in seen:
             raise at(("sweep", *rel), f"'{name}' is swept twice")
         seen.add(name)
-        return _sweep_axis(name, value, rel, entry.spec)
+        return _sweep_axis(name, value, rel, *entry)
 
     groups: list[SweepGroup] = []
     for key, value in raw.items():
@@ -507,7 +425,7 @@ class StepSpec(StrictModel):
     name: Text
     measure: str
     test_model: TestModel | None = None
-    params: dict[str, float | int] = Field(default_factory=dict)
+    params: dict[str, Scalar] = Field(default_factory=dict)
     sweep: tuple[SweepGroup, ...] = ()
     repeat: Annotated[int, _spec(REPEAT)] = 1
     limits: Annotated[str | dict[str, Limit] | None, BeforeValidator(parse_limits)] = None
@@ -516,7 +434,9 @@ class StepSpec(StrictModel):
     @classmethod
     def file_keys(cls, data: dict[str, Any]) -> list[str]:
         measure = data.get("measure")
-        extra = list(MEASUREMENTS[measure]) if isinstance(measure, str) and measure in MEASUREMENTS else []
+        extra = (
+            list(kinds.KINDS[measure].params) if isinstance(measure, str) and measure in kinds.KINDS else []
+        )
         return [*STEP_KEYS, *extra]
 
     @classmethod
@@ -524,13 +444,13 @@ class StepSpec(StrictModel):
         measure = data.get("measure")
         if measure is None:
             raise at("measure", "missing required key 'measure'")
-        if not isinstance(measure, str) or measure not in MEASUREMENTS:
+        if not isinstance(measure, str) or measure not in kinds.KINDS:
             shown = repr(measure) if isinstance(measure, str) else describe(measure)
-            raise at("measure", f"unknown measurement kind {shown} (known: {', '.join(MEASUREMENTS)})")
-        specs = MEASUREMENTS[measure]
+            raise at("measure", f"unknown measurement kind {shown} (known: {', '.join(kinds.KINDS)})")
+        specs = kinds.KINDS[measure].params
         known = cls.file_keys(data)
         out: dict[str, Any] = {}
-        params: dict[str, float | int] = {}
+        params: dict[str, Scalar] = {}
         for key, value in data.items():
             if key in STEP_KEYS:
                 out[key] = value

@@ -37,6 +37,7 @@ import yaml
 from pydantic import BaseModel, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from fivegbench.describe import describe
 from fivegbench.errors import PlanError
 from fivegbench.safetext import TEXT_WHITESPACE, control_character
 
@@ -412,24 +413,6 @@ class StrictModel(BaseModel):
 
 def unknown_key(key: str, known: Sequence[str]) -> str:
     return f"unknown key '{key}' (expected one of: {', '.join(known)})"
-
-
-def describe(value: Any) -> str:
-    """A few words for a value in a message: ``text 'abc'``, ``the number 3``, ``a list``."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"{str(value).lower()}"
-    if isinstance(value, int | float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"text {shown!r}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
 
 
 def _message(err: dict[str, Any], expected: Sequence[str] = ()) -> str:

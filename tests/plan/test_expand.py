@@ -31,7 +31,7 @@ def test_base_plan(base_plan: str, write) -> None:
     assert first.cell.tx_power == 37.0
     assert first.cell.center_frequency == 3.75e9
     assert first.cell.bandwidth == 100e6
-    assert first.params == {"span": 200e6}
+    assert first.params == {"span": 200e6, "rbw": 100e3}  # rbw: the kind's declared default
     assert first.test_model == "NR-FR1-TM1.1"
     assert first.limits == "3gpp"
     assert (first.repeat_index, first.repeat_count, first.on_error) == (1, 1, "stop")
@@ -119,7 +119,7 @@ def test_no_sweep_and_repeat(plan_with_steps) -> None:
         (4, "b", 1, 1),
     ]
     assert steps[0].point == {}
-    assert steps[0].params == {"points": 1001}
+    assert steps[0].params == {"points": 1001, "rbw": 100e3}
     assert steps[0].sources["points"] == "steps[0].points"
     assert steps[0].limits is None and steps[0].test_model is None
 

@@ -1,0 +1,176 @@
+"""Every measurement kind, declared once: its step parameters, the bench roles it drives, the
+values it reports (name -> unit), the function that measures it, and the limit presets it has.
+
+The plan model (which parameters a step accepts and how they are written), ``show``, preflight
+(which values explicit limits may name), the runner (roles, measure function) and the presets
+(which builder, with which arguments from the plan) are all derived from :data:`KINDS`. A new
+kind is one entry here.
+
+Measure functions are named by import path and imported when a run needs them, so that reading
+a plan never imports instrument code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from fivegbench import presets
+from fivegbench.params import ATTENUATION, ParamSpec
+from fivegbench.verdict import Requirement, explicit_requirements
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named limit set for one kind: the builder and how its arguments come from the plan.
+
+    ``arguments(cell, dut)`` raises ValueError when the plan lacks a declaration it needs.
+    """
+
+    builder: Callable[..., list[Requirement]]
+    arguments: Callable[[Any, Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One measurement kind. ``measure`` is ``"module:function"``."""
+
+    name: str
+    doc: str
+    params: Mapping[str, ParamSpec]
+    roles: frozenset[str]
+    values: Mapping[str, str]
+    measure: str
+    presets: Mapping[str, Preset] = field(default_factory=dict)
+
+    def measure_function(self) -> Callable[..., Any]:
+        module, _, function = self.measure.partition(":")
+        return getattr(importlib.import_module(module), function)
+
+
+def _declared(dut: Any, attr: str, kind: str) -> Any:
+    """A DUT declaration a 3gpp preset needs; ValueError (shown at the plan line) when absent."""
+    value = getattr(dut, attr, None)
+    if value is None:
+        raise ValueError(f"the 3gpp limits for {kind} need dut.{attr}")
+    return value
+
+
+def _category(dut: Any) -> str:
+    return getattr(dut, "category", None) or "A"
+
+
+def _rf_power_arguments(cell: Any, dut: Any) -> dict[str, Any]:
+    return {
+        "rated_output_power_dbm": float(_declared(dut, "rated_output_power", "rf.power")),
+        "configured_power_dbm": float(cell.tx_power),
+        "frequency_hz": float(cell.center_frequency),
+    }
+
+
+def _rf_aclr_arguments(cell: Any, dut: Any) -> dict[str, Any]:
+    return {
+        "bs_class": _declared(dut, "bs_class", "rf.aclr"),
+        "category": _category(dut),
+        "band": cell.band,
+        "frequency_hz": float(cell.center_frequency),
+    }
+
+
+def _rf_obw_arguments(cell: Any, dut: Any) -> dict[str, Any]:
+    return {"channel_bandwidth_hz": float(cell.bandwidth)}
+
+
+def _rf_sem_arguments(cell: Any, dut: Any) -> dict[str, Any]:
+    return {"category": _category(dut), "bs_class": _declared(dut, "bs_class", "rf.sem"), "band": cell.band}
+
+
+_ANALYZER = {
+    "span": ParamSpec("frequency", 0.0, 100e9, doc="analyzer span (default: the measurement's own)"),
+    "rbw": ParamSpec("frequency", 1.0, 100e6, default=100e3, doc="resolution bandwidth"),
+    "points": ParamSpec("int", 101, 100001, doc="trace points (default: spacing <= RBW/2)"),
+    "attenuation": ATTENUATION,
+}
+_RF_ROLES = frozenset({"analyzer", "gnb"})
+_ADJACENT = ("lower1", "upper1", "lower2", "upper2")
+
+_DECLARED = (
+    Kind(
+        name="rf.power",
+        doc="channel power at the antenna connector (TS 38.141-1 §6.2)",
+        params=_ANALYZER,
+        roles=_RF_ROLES,
+        values={"channel_power": "dBm"},
+        measure="fivegbench.measure.rf:rf_power",
+        presets={"3gpp": Preset(presets.rf_power_3gpp, _rf_power_arguments)},
+    ),
+    Kind(
+        name="rf.aclr",
+        doc="adjacent channel leakage ratio, relative and absolute (TS 38.141-1 §6.7.3)",
+        params=_ANALYZER,
+        roles=_RF_ROLES,
+        values={"channel_power": "dBm"}
+        | {f"aclr_{name}": "dB" for name in _ADJACENT}
+        | {f"adjacent_{name}_density": "dBm/MHz" for name in _ADJACENT},
+        measure="fivegbench.measure.rf:rf_aclr",
+        presets={"3gpp": Preset(presets.rf_aclr_3gpp, _rf_aclr_arguments)},
+    ),
+    Kind(
+        name="rf.obw",
+        doc="99 % occupied bandwidth (TS 38.141-1 §6.7.2)",
+        params=_ANALYZER,
+        roles=_RF_ROLES,
+        values={"obw": "Hz"},
+        measure="fivegbench.measure.rf:rf_obw",
+        presets={"3gpp": Preset(presets.rf_obw_3gpp, _rf_obw_arguments)},
+    ),
+    Kind(
+        name="rf.sem",
+        doc="operating band unwanted emissions (TS 38.141-1 §6.7.4)",
+        params=_ANALYZER,
+        roles=_RF_ROLES,
+        values={"sem_margin": "dB"},
+        measure="fivegbench.measure.rf:rf_sem",
+        presets={"3gpp": Preset(presets.rf_sem_3gpp, _rf_sem_arguments)},
+    ),
+)
+
+KINDS: Mapping[str, Kind] = MappingProxyType({kind.name: kind for kind in _DECLARED})
+"""Measurement kind name -> its declaration."""
+
+LIMIT_PRESETS: tuple[str, ...] = tuple(sorted({name for kind in _DECLARED for name in kind.presets}))
+"""Every preset name some kind has (a step may write ``limits: <name>``)."""
+
+
+def requirements_for(step: Any, dut: Any) -> list[Requirement]:
+    """The requirements of one expanded plan step.
+
+    ``step.limits`` is None (no limits: :func:`~fivegbench.verdict.judge` then gives
+    INCONCLUSIVE), a preset name (built from ``step.cell`` and the plan's ``dut`` by the kind's
+    :class:`Preset`), or a mapping value name -> limit with ``min``/``max`` bounds that carry
+    ``.value`` and ``.unit`` (the plan model's parsed limits).
+
+    Raises ValueError if the kind has no such preset or the dut lacks a needed declaration.
+    """
+    limits = step.limits
+    if limits is None:
+        return []
+    if isinstance(limits, str):
+        kind = KINDS[step.kind]
+        preset = kind.presets.get(limits)
+        if preset is None:
+            raise ValueError(f"limits preset {limits!r} has no limits for {step.kind!r}")
+        return preset.builder(**preset.arguments(step.cell, dut))
+    table: dict[str, dict[str, object]] = {}
+    for name, limit in limits.items():
+        low, high = getattr(limit, "min", None), getattr(limit, "max", None)
+        unit = next((b.unit for b in (low, high) if b is not None), "")
+        table[name] = {
+            "min": None if low is None else float(low.value),
+            "max": None if high is None else float(high.value),
+            "unit": unit,
+        }
+    return explicit_requirements(table)
