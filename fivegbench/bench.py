@@ -8,24 +8,21 @@ drivers, the gNB first; :mod:`fivegbench.safestate` turns the bench safe.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pyvisa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from fivegbench import units
-from fivegbench.drivers.analyzer.keysight_x import KeysightX
-from fivegbench.drivers.analyzer.rs_fsw import RsFsw
-from fivegbench.drivers.analyzer.swept import SweptAnalyzer
-from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.drivers.gnb.console import GnbConsole
-from fivegbench.drivers.gnb.profile import GnbProfile, load_profile
+from fivegbench.drivers.gnb.profile import load_profile
+from fivegbench.drivers.registry import DRIVERS
 from fivegbench.errors import BenchError, InstrumentError, PlanError
 from fivegbench.plan.yamlsafe import at, load_yaml, path_str, validate, where
 from fivegbench.safetext import control_character
@@ -47,14 +44,12 @@ def default_bench() -> Path:
     return beside if beside.is_file() else SIM_BENCH
 
 
-# driver name -> the role it can fill
-DRIVERS = {
-    "rs_fsw": "analyzer",
-    "keysight_x": "analyzer",
-    "gnb_console": "gnb",
-    "scpi_attenuator": "attenuator",
-}
-ANALYZERS: dict[str, type[SweptAnalyzer]] = {"rs_fsw": RsFsw, "keysight_x": KeysightX}
+#: How each profile kind a driver may need is loaded (a file in ``instruments/profiles``).
+PROFILE_LOADERS: dict[str, Callable[..., Any]] = {"gnb": load_profile}
+
+#: The order roles are opened in: the gNB first (a carrier found on is switched off before
+#: anything else is touched), the analyzer last (it is configured once the RF is known).
+ROLE_ORDER = ("gnb", "attenuator", "analyzer")
 
 
 def _quantity(kind: str) -> Callable[[Any], float]:
@@ -81,7 +76,7 @@ class InstrumentLimits(_Model):
 
 
 class InstrumentConfig(_Model):
-    driver: Literal["rs_fsw", "keysight_x", "gnb_console", "scpi_attenuator"]
+    driver: str
     resource: str
     model: str | None = None
     serial: str | None = None
@@ -119,10 +114,17 @@ class InstrumentConfig(_Model):
         check(value, ())
         return value
 
+    @field_validator("driver")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value not in DRIVERS:
+            raise ValueError(f"unknown driver {value!r} (known: {', '.join(DRIVERS)})")
+        return value
+
     @model_validator(mode="after")
-    def _gnb_needs_profile(self) -> InstrumentConfig:
-        if self.driver == "gnb_console" and not self.profile:
-            raise ValueError("a gnb_console instrument needs a 'profile' (a file in instruments/profiles)")
+    def _profile_when_needed(self) -> InstrumentConfig:
+        if DRIVERS[self.driver].profile is not None and not self.profile:
+            raise ValueError(f"a {self.driver} instrument needs a 'profile' (a file in instruments/profiles)")
         return self
 
     def option_seconds(self, name: str, default: float) -> float:
@@ -168,8 +170,8 @@ class Bench(_Model):
     @model_validator(mode="after")
     def _roles_match_drivers(self) -> Bench:
         for role, config in self.instruments.items():
-            if DRIVERS[config.driver] != role:
-                fills = DRIVERS[config.driver]
+            fills = DRIVERS[config.driver].role
+            if fills != role:
                 raise ValueError(
                     f"instrument '{role}' uses driver {config.driver}, which fills role '{fills}'"
                 )
@@ -183,7 +185,7 @@ class LoadedBench:
     text: str
     #: role -> the gNB console profile of every ``gnb_console`` instrument, loaded and checked
     #: by :func:`load_bench` (so a bad profile is refused before anything is touched).
-    profiles: dict[str, GnbProfile] = field(default_factory=dict)
+    profiles: dict[str, Any] = field(default_factory=dict)
 
     def with_resources(self, resources: dict[str, str]) -> LoadedBench:
         """The same bench with some roles' resource strings replaced (simulated bench ports)."""
@@ -205,7 +207,7 @@ class LoadedBench:
 
 
 def load_bench(path: Path) -> LoadedBench:
-    """Read and validate a bench file and the gNB profiles it names.
+    """Read and validate a bench file and the profiles (CLI dialects) it names.
 
     Raises PlanError (file:line: key: message) for the bench file, or for a profile file naming
     that file; a profile that does not exist is reported at the bench's ``profile`` line.
@@ -213,12 +215,13 @@ def load_bench(path: Path) -> LoadedBench:
     data, positions = load_yaml(path)
     bench = validate(Bench, data, positions, str(path))
     loaded = LoadedBench(bench, str(path), path.read_text(encoding="utf-8"))
-    profiles: dict[str, GnbProfile] = {}
+    profiles: dict[str, Any] = {}
     for role, config in bench.instruments.items():
-        if config.driver != "gnb_console" or config.profile is None:
+        kind = DRIVERS[config.driver].profile
+        if kind is None or config.profile is None:
             continue
         try:
-            profiles[role] = load_profile(config.profile, search_dirs=loaded.profiles_dirs())
+            profiles[role] = PROFILE_LOADERS[kind](config.profile, search_dirs=loaded.profiles_dirs())
         except BenchError as exc:  # no such profile: point at the line that names it
             key = ("instruments", role, "profile")
             line, column = where(positions, key)
@@ -226,80 +229,89 @@ def load_bench(path: Path) -> LoadedBench:
     return LoadedBench(bench, loaded.file, loaded.text, profiles)
 
 
-@dataclass
-class Instruments:
-    """The drivers of one run and what they said about themselves.
+class Instruments(Mapping[str, Any]):
+    """The drivers of one run (role -> driver) and what they said about themselves.
 
     Each driver is stored as soon as its link is open, before it is asked anything, so the safe
     state reaches every instrument that was opened even when connecting stopped part-way.
     """
 
-    analyzer: SweptAnalyzer | None = None
-    gnb: GnbConsole | None = None
-    attenuator: ScpiAttenuator | None = None
-    identities: dict[str, str] = field(default_factory=dict)
-    start_state: str | None = None
-    """The gNB's RF state as found at connect, and what was done about it."""
-    failure: BaseException | None = None
-    """Why connecting stopped part-way (None when every driver connected)."""
+    def __init__(
+        self,
+        drivers: Mapping[str, Any] | None = None,
+        *,
+        identities: Mapping[str, str] | None = None,
+        failure: BaseException | None = None,
+    ) -> None:
+        self._drivers: dict[str, Any] = dict(drivers or {})
+        self.identities: dict[str, str] = dict(identities or {})
+        self.start_state: str | None = None
+        """The gNB's RF state as found at connect, and what was done about it."""
+        self.failure = failure
+        """Why connecting stopped part-way (None when every driver connected)."""
+
+    def __getitem__(self, role: str) -> Any:
+        return self._drivers[role]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._drivers)
+
+    def __len__(self) -> int:
+        return len(self._drivers)
+
+    def add(self, role: str, driver: Any) -> None:
+        self._drivers[role] = driver
 
     @property
     def opened(self) -> bool:
-        return any(driver is not None for driver in (self.analyzer, self.gnb, self.attenuator))
+        return bool(self._drivers)
 
 
 class Opener:
-    """Opens the drivers of a bench one role at a time; every link it opens is closed by
-    ``stack``."""
+    """Opens the drivers of a bench one role at a time, into ``into``; every link it opens is
+    closed by ``stack``."""
 
     def __init__(self, loaded: LoadedBench, iolog: IoLog, stack: ExitStack, into: Instruments) -> None:
-        self.bench = loaded.bench
         self.loaded = loaded
         self.iolog = iolog
         self.stack = stack
         self.instruments = into
         self._visa_rm: pyvisa.ResourceManager | None = None
 
-    def _visa(self, role: str) -> VisaTransport:
+    def open(self, role: str) -> Any:
+        """Open the role's link and build its driver (not brought up: nothing asked yet)."""
+        config = self.loaded.bench.instruments[role]
+        spec = DRIVERS[config.driver]
+        profile = self.loaded.profiles.get(role)
+        transport: Any
+        if spec.link == "visa":
+            transport = self._visa(role, spec.termination)
+        else:
+            line_ending = profile.line_ending if profile is not None else "\r\n"
+            transport = SerialTransport(config.resource, role, self.iolog, line_ending=line_ending)
+            transport.open()
+            self.stack.callback(transport.close)
+        driver = spec.build(transport, config, profile)
+        self.instruments.add(role, driver)
+        return driver
+
+    def _visa(self, role: str, termination: str) -> VisaTransport:
         if self._visa_rm is None:  # one ResourceManager per run: closing one closes all sessions
             self._visa_rm = pyvisa.ResourceManager("@py")
             self.stack.callback(self._visa_rm.close)
-        config = self.bench.instruments[role]
+        config = self.loaded.bench.instruments[role]
         transport = VisaTransport(
-            config.resource, role, self._visa_rm, self.iolog, timeout_s=config.option_seconds("timeout", 10.0)
+            config.resource,
+            role,
+            self._visa_rm,
+            self.iolog,
+            timeout_s=config.option_seconds("timeout", 10.0),
+            read_termination=termination,
+            write_termination=termination,
         )
         transport.open()
         self.stack.callback(transport.close)
         return transport
-
-    def gnb(self) -> GnbConsole:
-        """Open the console link; the driver is not logged in yet."""
-        config = self.bench.instruments["gnb"]
-        profile = self.loaded.profiles["gnb"]  # loaded and checked with the bench
-        serial = SerialTransport(config.resource, "gnb", self.iolog, line_ending=profile.line_ending)
-        serial.open()
-        self.stack.callback(serial.close)
-        gnb = GnbConsole(
-            serial,
-            profile,
-            user=str(config.options.get("user", "")),
-            password=str(config.options.get("password", "")),
-            role="gnb",
-            timeout=config.option_seconds("timeout", 10.0),
-        )
-        self.instruments.gnb = gnb
-        return gnb
-
-    def attenuator(self) -> ScpiAttenuator:
-        limit = self.bench.instruments["attenuator"].limits.max_attenuation
-        attenuator = ScpiAttenuator(self._visa("attenuator"), max_db=limit or 95.0)
-        self.instruments.attenuator = attenuator
-        return attenuator
-
-    def analyzer(self) -> SweptAnalyzer:
-        analyzer = ANALYZERS[self.bench.instruments["analyzer"].driver](self._visa("analyzer"))
-        self.instruments.analyzer = analyzer
-        return analyzer
 
 
 @contextmanager
@@ -307,30 +319,27 @@ def connect(loaded: LoadedBench, roles: set[str], iolog: IoLog) -> Iterator[Inst
     """Open the drivers for ``roles`` (and the attenuator, which is part of the bench's safe
     state), record their identities, and close them all on exit.
 
-    The gNB comes first: a carrier found on is switched off (and read back) before anything else
-    is configured. When opening stops part-way, what was opened is still yielded, with
-    ``failure`` saying why: the caller applies the safe state to it, then raises the failure.
+    Roles open in :data:`ROLE_ORDER`. The gNB logs in first and has its RF state read: a carrier
+    found on is switched off (and read back) before anything else is configured. When opening
+    stops part-way, what was opened is still yielded, with ``failure`` saying why: the caller
+    applies the safe state to it, then raises the failure.
     """
     bench = loaded.bench
     missing = sorted(roles - set(bench.instruments))
     if missing:
         raise BenchError(f"{loaded.file}: the plan needs role(s) {', '.join(missing)}, which the bench lacks")
     roles = roles | ({"attenuator"} & set(bench.instruments))
+    ordered = sorted(roles, key=lambda r: ROLE_ORDER.index(r) if r in ROLE_ORDER else len(ROLE_ORDER))
     instruments = Instruments()
     with ExitStack() as stack:
         opener = Opener(loaded, iolog, stack, instruments)
         try:
-            if "gnb" in roles:
-                gnb = opener.gnb()
-                gnb.connect()
-                instruments.start_state = start_with_rf_off(gnb)
-                instruments.identities["gnb"] = gnb.idn()
-            if "attenuator" in roles:
-                instruments.identities["attenuator"] = opener.attenuator().idn()
-            if "analyzer" in roles:
-                analyzer = opener.analyzer()
-                instruments.identities["analyzer"] = analyzer.idn()
-                analyzer.prepare()
+            for role in ordered:
+                driver = opener.open(role)
+                if role == "gnb":
+                    driver.connect()
+                    instruments.start_state = start_with_rf_off(driver)
+                instruments.identities[role] = DRIVERS[bench.instruments[role].driver].bring_up(driver)
         except BaseException as exc:  # a second Ctrl-C too: the caller raises it after the safe state
             instruments.failure = exc
         yield instruments

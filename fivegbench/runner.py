@@ -334,8 +334,9 @@ def _error_status(exc: Exception) -> str:
 
 def _loop(ctx: RunContext, instruments: Instruments, journal: Journal, tally: Tally, iolog: IoLog) -> str:
     mctx = MeasureContext(instruments, ctx.bench, ctx.run_dir / "captures", ctx.loaded_plan.plan.dut)
-    setup = GnbSetup(instruments.gnb) if instruments.gnb is not None else None
-    attenuator = AttenuatorSetup(instruments.attenuator)
+    gnb = instruments.get("gnb")
+    setup = GnbSetup(gnb) if gnb is not None else None
+    attenuator = AttenuatorSetup(instruments.get("attenuator"))
     for step in ctx.steps:
         if ctx.stop.requested:
             return "aborted"

@@ -49,8 +49,8 @@ def apply_safe_state(instruments: Instruments, unreached: Mapping[str, str] | No
     problems = [f"{role} not reached: {why}" for role, why in (unreached or {}).items()]
     unsafe = list(unreached or {})
     steps: dict[str, tuple[Any, Callable[[Any], str]]] = {
-        "gnb": (instruments.gnb, _gnb_rf_off),
-        "attenuator": (instruments.attenuator, _attenuator_to_maximum),
+        "gnb": (instruments.get("gnb"), _gnb_rf_off),
+        "attenuator": (instruments.get("attenuator"), _attenuator_to_maximum),
     }
     for role, (driver, make_safe) in steps.items():
         if driver is None:
@@ -139,7 +139,7 @@ def make_bench_safe(loaded: LoadedBench, iolog: IoLog) -> SafeState:
         for role in SAFETY_ROLES:
             if role in loaded.bench.instruments:
                 try:
-                    getattr(opener, role)()
+                    opener.open(role)
                 except (FivegbenchError, OSError) as exc:
                     unreached[role] = str(exc)
         return apply_safe_state(instruments, unreached)

@@ -78,7 +78,7 @@ def make_context(tmp_path: Path, measure, on_error="stop", gnb: FakeGnb | None =
 
     @contextmanager
     def connector(bench, roles, iolog):
-        yield Instruments(gnb=gnb, identities={"gnb": "fake gNB"})
+        yield Instruments({"gnb": gnb}, identities={"gnb": "fake gNB"})
 
     (tmp_path / "captures").mkdir()
     bench = load_bench(ROOT / "instruments/benches/sim.yaml")
@@ -220,7 +220,7 @@ def test_attenuator_not_at_maximum_exit_4_but_rf_still_off(tmp_path):
 
     @contextmanager
     def connector(bench, roles, iolog):
-        yield Instruments(gnb=gnb, attenuator=FailingAttenuator())
+        yield Instruments({"gnb": gnb, "attenuator": FailingAttenuator()})
 
     ctx.connector = connector
     record = execute(ctx)
@@ -269,7 +269,7 @@ def test_attenuation_is_set_when_it_changes_then_maximum_at_the_end(tmp_path):
 
     @contextmanager
     def connector(bench, roles, iolog):
-        yield Instruments(gnb=gnb, attenuator=attenuator)
+        yield Instruments({"gnb": gnb, "attenuator": attenuator})
 
     ctx.loaded_plan, ctx.steps, ctx.connector = loaded, expand(loaded), connector
     record = execute(ctx)
@@ -285,7 +285,7 @@ def test_a_connection_that_stops_part_way_still_gets_the_safe_state(tmp_path):
     @contextmanager
     def connector(bench, roles, iolog):
         failure = InstrumentError("gnb", "show version", None, "no version in reply 'rf on'")
-        yield Instruments(gnb=gnb, failure=failure)
+        yield Instruments({"gnb": gnb}, failure=failure)
 
     ctx.connector = connector
     record = execute(ctx)

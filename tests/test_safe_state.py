@@ -64,7 +64,7 @@ def no_pause(monkeypatch):
 
 def test_a_healthy_console():
     gnb = FlakyGnb()
-    state = apply_safe_state(Instruments(gnb=gnb, attenuator=FakeAttenuator()))
+    state = apply_safe_state(Instruments({"gnb": gnb, "attenuator": FakeAttenuator()}))
     assert state.confirmed and state.detail == (
         "confirmed: gNB RF off (read back); attenuator at maximum 95 dB (read back)"
     )
@@ -73,7 +73,7 @@ def test_a_healthy_console():
 
 def test_a_reset_console_is_reopened():
     gnb = FlakyGnb(failures={"resync": [BROKEN_PIPE], "rf off (10 s)": [BROKEN_PIPE]})
-    state = apply_safe_state(Instruments(gnb=gnb))
+    state = apply_safe_state(Instruments({"gnb": gnb}))
     assert state.confirmed and "on a reopened console (attempt 2)" in state.detail
     assert gnb.calls == ["resync", "rf off (10 s)", "reopen", "rf off", "show cell"]
     assert not gnb.rf
@@ -84,7 +84,7 @@ def test_a_hung_console_still_gets_rf_off_sent_before_it_is_reopened():
     gnb = FlakyGnb(
         failures={"resync": [hung], "rf off (10 s)": [InstrumentError("gnb", "rf off", None, "no prompt")]}
     )
-    state = apply_safe_state(Instruments(gnb=gnb))
+    state = apply_safe_state(Instruments({"gnb": gnb}))
     assert state.confirmed
     assert gnb.calls[:3] == ["resync", "rf off (10 s)", "reopen"]
 
@@ -92,7 +92,7 @@ def test_a_hung_console_still_gets_rf_off_sent_before_it_is_reopened():
 def test_reopening_is_bounded():
     failures = {"resync": [BROKEN_PIPE], "rf off (10 s)": [BROKEN_PIPE], "reopen": [BROKEN_PIPE] * 3}
     gnb = FlakyGnb(failures=failures)
-    state = apply_safe_state(Instruments(gnb=gnb, attenuator=FakeAttenuator()))
+    state = apply_safe_state(Instruments({"gnb": gnb, "attenuator": FakeAttenuator()}))
     assert not state.confirmed and state.unsafe == ("gnb",)
     assert gnb.calls.count("reopen") == 3
     assert "even reopening the console 3 times" in state.detail
@@ -102,7 +102,7 @@ def test_reopening_is_bounded():
 def test_a_refused_login_is_not_retried():
     refused = LoginRefused("gnb", "<login>", None, "login as 'admin' refused")
     gnb = FlakyGnb(failures={"resync": [BROKEN_PIPE], "rf off (10 s)": [BROKEN_PIPE], "reopen": [refused]})
-    state = apply_safe_state(Instruments(gnb=gnb))
+    state = apply_safe_state(Instruments({"gnb": gnb}))
     assert not state.confirmed and "login as 'admin' refused" in state.detail
     assert gnb.calls.count("reopen") == 1
 
@@ -112,19 +112,19 @@ def test_rf_still_on_after_rf_off_is_not_confirmed():
         def rf_off(self, timeout: float | None = None) -> None:
             self.calls.append("rf off")
 
-    state = apply_safe_state(Instruments(gnb=Stubborn()))
+    state = apply_safe_state(Instruments({"gnb": Stubborn()}))
     assert not state.confirmed and state.detail == "NOT CONFIRMED: gNB still reports RF on after 'rf off'"
 
 
 def test_a_crash_in_one_role_neither_skips_the_other_nor_passes_for_confirmed():
     gnb = FlakyGnb(failures={"show cell": [ZeroDivisionError("division by zero")]})
-    state = apply_safe_state(Instruments(gnb=gnb, attenuator=FakeAttenuator()))
+    state = apply_safe_state(Instruments({"gnb": gnb, "attenuator": FakeAttenuator()}))
     assert not state.confirmed and state.unsafe == ("gnb",)
     assert "gnb: safe state crashed: ZeroDivisionError" in state.detail
     assert "attenuator at maximum 95 dB" in state.detail
 
 
 def test_unreached_roles_are_not_confirmed():
-    state = apply_safe_state(Instruments(attenuator=FakeAttenuator()), {"gnb": "cannot open socket://x"})
+    state = apply_safe_state(Instruments({"attenuator": FakeAttenuator()}), {"gnb": "cannot open socket://x"})
     assert not state.confirmed and state.unsafe == ("gnb",)
     assert state.detail.startswith("NOT CONFIRMED: gnb not reached: cannot open socket://x")

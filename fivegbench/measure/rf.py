@@ -37,7 +37,7 @@ def _points_for(span_hz: float, rbw_hz: float) -> int:
 
 
 def _acquire(ctx: MeasureContext, step: Any, default_span_hz: float) -> tuple[Trace, float]:
-    analyzer = ctx.instruments.analyzer
+    analyzer = ctx.instruments.get("analyzer")
     if analyzer is None:
         raise BenchError("this measurement needs an analyzer role on the bench")
     cell = step.cell

@@ -26,6 +26,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -43,6 +44,7 @@ from fivegbench.sim.scpi import (
     parse_int,
     parse_numeric,
     real32_block,
+    serve_engine,
 )
 from fivegbench.sim.spectrum import (
     RfScene,
@@ -404,3 +406,8 @@ class SimFsw(ScpiEngine):
             attenuation = self.settings.effective_attenuation_db()
             return str(int(is_overloaded(RfScene.from_world(self.world), attenuation)))
         return str(int(self._result.overload) if self._result else 0)
+
+
+def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+    """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`)."""
+    return serve_engine(SimFsw(world, config.serial or "100000"))

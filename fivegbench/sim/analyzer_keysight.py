@@ -50,7 +50,9 @@ Model choices and simplifications (beyond those of SimFsw):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
@@ -70,6 +72,7 @@ from fivegbench.sim.scpi import (
     parse_enum,
     parse_int,
     parse_numeric,
+    serve_engine,
 )
 from fivegbench.sim.spectrum import RfScene, SweepSettings
 from fivegbench.sim.world import World
@@ -306,3 +309,8 @@ class SimN9030B(SimFsw):
             raise ScpiError(-161, "Invalid block data;length is not a multiple of 8")
         dtype = "<f8" if settings.little_endian else ">f8"
         return np.frombuffer(payload, dtype=dtype).astype(np.float32)
+
+
+def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+    """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`)."""
+    return serve_engine(SimN9030B(world, config.serial or "MY00000001"))

@@ -30,8 +30,18 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
+from typing import Any
 
-from fivegbench.sim.scpi import Context, Response, ScpiEngine, format_nr3, parse_enum, parse_numeric
+from fivegbench.sim.scpi import (
+    Context,
+    Response,
+    ScpiEngine,
+    format_nr3,
+    parse_enum,
+    parse_numeric,
+    serve_engine,
+)
 from fivegbench.sim.world import World
 
 log = logging.getLogger(__name__)
@@ -94,3 +104,8 @@ class SimAttenuator(ScpiEngine):
         value = parse_numeric(ctx.params[0], "DB", minimum=0.0, maximum=self.max_db)
         self._apply(min(snap_to_step(value, self.step_db), self.max_db))
         return None
+
+
+def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+    """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`)."""
+    return serve_engine(SimAttenuator(world, config.serial or "SIM-ATT-0001"))

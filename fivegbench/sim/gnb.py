@@ -701,3 +701,17 @@ def _number(text: str, what: str) -> float:
     if not math.isfinite(value):
         raise CliError(f"Invalid {what} '{text}'")
     return value
+
+
+def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+    """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`): a console on
+    ``console`` (``socket`` or ``pty``) accepting the bench's user and password."""
+    options = config.options
+    gnb = SimGnbConsole(
+        world,
+        transport=console,
+        user=str(options.get("user", "admin")),
+        password=str(options.get("password", "admin")),
+        serial=config.serial or "SIM-GNB-0001",
+    )
+    return gnb.start(), gnb.stop

@@ -1033,3 +1033,10 @@ class ScpiServer:
             conn.close()
             with self._clients_lock:
                 self._clients.pop(threading.current_thread(), None)
+
+
+def serve_engine(instrument: ScpiInstrument) -> tuple[str, Callable[[], None]]:
+    """Serve ``instrument`` on a new :class:`ScpiServer`; return its resource string and stop."""
+    server = ScpiServer(instrument)
+    server.start()
+    return server.resource, server.stop

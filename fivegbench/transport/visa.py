@@ -39,6 +39,10 @@ class VisaTransport:
     resource_manager : the process's one ``pyvisa.ResourceManager("@py")``.
     iolog : where every exchange is recorded (the run's ``io.log``).
     timeout_s, open_timeout_s : I/O and connection timeouts in seconds.
+    read_termination, write_termination : the message terminators. ``"\\n"`` suits SCPI over a
+        raw socket; a Telnet-style service (e.g. a Mini-Circuits attenuator on port 23) wants
+        ``"\\r\\n"``. Only the last character of ``read_termination`` ends a read (pyvisa's
+        termchar); the whole string is stripped from the reply.
     """
 
     def __init__(
@@ -49,21 +53,27 @@ class VisaTransport:
         iolog: IoLog | None = None,
         timeout_s: float = 10.0,
         open_timeout_s: float = 5.0,
+        read_termination: str = "\n",
+        write_termination: str = "\n",
     ) -> None:
+        if not read_termination:
+            raise ValueError("read_termination must not be empty: a SOCKET read would never end")
         self.resource = resource
         self.role = role
         self._rm = resource_manager
         self._iolog = iolog or IoLog()
         self._timeout_s = timeout_s
         self._open_timeout_s = open_timeout_s
+        self.read_termination = read_termination
+        self.write_termination = write_termination
         self._inst: MessageBasedResource | None = None
 
     def open(self) -> None:
         try:
             inst = self._rm.open_resource(
                 self.resource,
-                read_termination="\n",
-                write_termination="\n",
+                read_termination=self.read_termination,
+                write_termination=self.write_termination,
                 open_timeout=int(self._open_timeout_s * 1000),
                 timeout=int(self._timeout_s * 1000),
             )

@@ -51,7 +51,7 @@ def demo_steps():
 
 def context(analyzer: RsFsw, tmp_path: Path) -> MeasureContext:
     bench = load_bench(ROOT / "instruments/benches/sim.yaml")
-    return MeasureContext(Instruments(analyzer=analyzer), bench, tmp_path)
+    return MeasureContext(Instruments({"analyzer": analyzer}), bench, tmp_path)
 
 
 @pytest.mark.parametrize("tx_power", [30.0, 35.0, 40.0])

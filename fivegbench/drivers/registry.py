@@ -1,0 +1,101 @@
+"""Every driver a bench may name, declared once: the role it fills, the link it talks over, how
+it is built from the bench's configuration, how it is brought up, and the simulated personality
+that answers it on the simulated bench.
+
+``bench.py`` validates bench files and opens drivers from :data:`DRIVERS`; ``sim/bench.py``
+starts the simulators it names. A new driver is one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+from fivegbench.drivers.analyzer.keysight_x import KeysightX
+from fivegbench.drivers.analyzer.rs_fsw import RsFsw
+from fivegbench.drivers.analyzer.swept import SweptAnalyzer
+from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
+from fivegbench.drivers.gnb.console import GnbConsole
+
+Build = Callable[[Any, Any, Any], Any]
+"""``build(transport, config, profile)``: the driver object (no I/O). ``config`` is the bench's
+``InstrumentConfig`` for the role, ``profile`` the loaded profile when the driver needs one."""
+
+
+@dataclass(frozen=True)
+class DriverSpec:
+    """One driver. ``simulator`` is ``"module:function"``, a function ``(world, config, console)
+    -> (resource, stop)`` that starts the simulated instrument as a real server."""
+
+    role: str
+    doc: str
+    link: Literal["visa", "serial"]
+    build: Build
+    bring_up: Callable[[Any], str]
+    """Make the opened driver ready for measurements; return its identity for the record."""
+    simulator: str
+    profile: Literal["gnb"] | None = None
+    """Which kind of profile the driver needs (a CLI dialect in ``instruments/profiles``)."""
+    termination: str = "\n"
+    """Message terminator of a VISA link."""
+
+
+def _analyzer_up(analyzer: SweptAnalyzer) -> str:
+    identity = analyzer.idn()
+    analyzer.prepare()
+    return identity
+
+
+def _gnb_console(transport: Any, config: Any, profile: Any) -> GnbConsole:
+    return GnbConsole(
+        transport,
+        profile,
+        user=str(config.options.get("user", "")),
+        password=str(config.options.get("password", "")),
+        role="gnb",
+        timeout=config.option_seconds("timeout", 10.0),
+    )
+
+
+DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
+    {
+        "rs_fsw": DriverSpec(
+            role="analyzer",
+            doc="Rohde & Schwarz FSW/FSV signal and spectrum analyzer (SCPI)",
+            link="visa",
+            build=lambda transport, config, profile: RsFsw(transport),
+            bring_up=_analyzer_up,
+            simulator="fivegbench.sim.analyzer:serve",
+        ),
+        "keysight_x": DriverSpec(
+            role="analyzer",
+            doc="Keysight X-series signal analyzer (SCPI)",
+            link="visa",
+            build=lambda transport, config, profile: KeysightX(transport),
+            bring_up=_analyzer_up,
+            simulator="fivegbench.sim.analyzer_keysight:serve",
+        ),
+        "scpi_attenuator": DriverSpec(
+            role="attenuator",
+            doc="generic SCPI programmable step attenuator (ATT / ATT? / *OPC?)",
+            link="visa",
+            build=lambda transport, config, profile: ScpiAttenuator(
+                transport, max_db=config.limits.max_attenuation or 95.0
+            ),
+            bring_up=lambda attenuator: attenuator.idn(),
+            simulator="fivegbench.sim.attenuator:serve",
+        ),
+        "gnb_console": DriverSpec(
+            role="gnb",
+            doc="a gNB's console CLI on a serial line or terminal server, per a profile",
+            link="serial",
+            build=_gnb_console,
+            bring_up=lambda gnb: gnb.idn(),  # connect() logs in first and checks the RF state
+            simulator="fivegbench.sim.gnb:serve",
+            profile="gnb",
+        ),
+    }
+)
+"""Driver name (as written in a bench file) -> its declaration."""
