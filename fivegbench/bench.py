@@ -23,6 +23,7 @@ from fivegbench import units
 from fivegbench.drivers.gnb.console import GnbConsole
 from fivegbench.drivers.gnb.profile import load_profile
 from fivegbench.drivers.registry import DRIVERS
+from fivegbench.drivers.ue.profile import load_ue_profile
 from fivegbench.errors import BenchError, InstrumentError, PlanError
 from fivegbench.plan.yamlsafe import at, load_yaml, path_str, validate, where
 from fivegbench.safetext import control_character
@@ -45,11 +46,11 @@ def default_bench() -> Path:
 
 
 #: How each profile kind a driver may need is loaded (a file in ``instruments/profiles``).
-PROFILE_LOADERS: dict[str, Callable[..., Any]] = {"gnb": load_profile}
+PROFILE_LOADERS: dict[str, Callable[..., Any]] = {"gnb": load_profile, "ue": load_ue_profile}
 
 #: The order roles are opened in: the gNB first (a carrier found on is switched off before
 #: anything else is touched), the analyzer last (it is configured once the RF is known).
-ROLE_ORDER = ("gnb", "attenuator", "analyzer")
+ROLE_ORDER = ("gnb", "attenuator", "ue", "analyzer")
 
 
 def _quantity(kind: str) -> Callable[[Any], float]:

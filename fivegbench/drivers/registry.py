@@ -16,8 +16,10 @@ from typing import Any, Literal
 from fivegbench.drivers.analyzer.keysight_x import KeysightX
 from fivegbench.drivers.analyzer.rs_fsw import RsFsw
 from fivegbench.drivers.analyzer.swept import SweptAnalyzer
+from fivegbench.drivers.attenuator.minicircuits import MiniCircuitsAttenuator
 from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.drivers.gnb.console import GnbConsole
+from fivegbench.drivers.ue.modem import UeModem
 
 Build = Callable[[Any, Any, Any], Any]
 """``build(transport, config, profile)``: the driver object (no I/O). ``config`` is the bench's
@@ -36,7 +38,7 @@ class DriverSpec:
     bring_up: Callable[[Any], str]
     """Make the opened driver ready for measurements; return its identity for the record."""
     simulator: str
-    profile: Literal["gnb"] | None = None
+    profile: Literal["gnb", "ue"] | None = None
     """Which kind of profile the driver needs (a CLI dialect in ``instruments/profiles``)."""
     termination: str = "\n"
     """Message terminator of a VISA link."""
@@ -57,6 +59,11 @@ def _gnb_console(transport: Any, config: Any, profile: Any) -> GnbConsole:
         role="gnb",
         timeout=config.option_seconds("timeout", 10.0),
     )
+
+
+def _modem_up(modem: UeModem) -> str:
+    modem.open()
+    return modem.identity()
 
 
 DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
@@ -86,6 +93,31 @@ DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
             ),
             bring_up=lambda attenuator: attenuator.idn(),
             simulator="fivegbench.sim.attenuator:serve",
+        ),
+        "minicircuits_attenuator": DriverSpec(
+            role="attenuator",
+            doc="Mini-Circuits RCDAT/RUDAT programmable attenuator over Telnet (:SETATT= / :ATT?)",
+            link="visa",
+            build=lambda transport, config, profile: MiniCircuitsAttenuator(
+                transport, channel=config.options.get("channel"), max_db=config.limits.max_attenuation
+            ),
+            bring_up=lambda attenuator: attenuator.idn(),
+            simulator="fivegbench.sim.attenuator_minicircuits:serve",
+            termination="\r\n",
+        ),
+        "at_modem": DriverSpec(
+            role="ue",
+            doc="a 5G modem (the UE) on a serial port speaking AT commands, per a profile",
+            link="serial",
+            build=lambda transport, config, profile: UeModem(
+                transport,
+                profile,
+                role="ue",
+                timeout=config.option_seconds("timeout", profile.timeouts.command),
+            ),
+            bring_up=_modem_up,
+            simulator="fivegbench.sim.ue:serve",
+            profile="ue",
         ),
         "gnb_console": DriverSpec(
             role="gnb",

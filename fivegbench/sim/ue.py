@@ -1,0 +1,607 @@
+"""The simulated 5G UE modem: an AT command interpreter on a real byte stream.
+
+Two ways to reach it, both through pyserial like a modem's AT port:
+
+* ``transport="socket"``: a TCP server on 127.0.0.1 (ephemeral port), like a raw terminal server;
+  open ``socket://127.0.0.1:<port>``. Each connection is its own AT port, with its own echo and
+  ``+CMEE`` setting, as a modem's several USB AT ports are.
+* ``transport="pty"``: a pseudo-terminal; open the slave path ``/dev/pts/N``. One AT port for the
+  life of the modem: ``ATE0`` outlives the driver's disconnection, as on a serial line.
+
+What it answers is what the radio says: every command calls ``radio()``, which returns a
+:class:`SimRadio` (SS-RSRP, SS-RSRQ, SS-SINR, band, ARFCN, PCI, and whether the network accepts
+the UE), so the world's radio model can be plugged in. ``AT+CFUN=0`` (or ``4``) switches the
+radio off: the modem deregisters and measures nothing until ``AT+CFUN=1``.
+
+As strict as a modem (V.250 framing, as the Quectel RM5xx/EC2x AT manuals state it):
+
+* a command line starts with ``AT`` or ``at`` (a line without that prefix, or with ``At``/``aT``
+  [U: V.250's own text not read], gets no answer at all) and ends with CR; an LF is ignored, so
+  CR LF works but LF alone ends nothing; BS (S5 = 8) deletes the previous character;
+* the command body is case-insensitive and spaces are ignored, except inside quoted strings,
+  which are compared exactly (``AT+QENG="servingcell"``) [U: case of quoted values];
+* echo is on at power-up (``ATE1``): what is typed is echoed as received; ``ATE0`` turns it off;
+* replies are ``<CR><LF>text<CR><LF>`` per information line, then ``<CR><LF>OK<CR><LF>``;
+* an unknown command, a malformed one, a test command (``=?``, not implemented) or a parameter
+  out of range answers ``ERROR``; a failure of the mobile equipment itself (no SIM) answers
+  ``+CME ERROR: <err>`` as ``AT+CMEE`` says (0: ``ERROR``, 1: number, 2: text; default 0
+  [U: power-up default]); one command per line (``;`` concatenation is not implemented).
+
+Commands: ``AT``, ``ATE0``/``ATE1``, ``ATI``, ``AT+CGMI``/``+CGMM``/``+CGMR``/``+CGSN`` (and the
+V.250 ``+GMI``/``+GMM``/``+GMR``/``+GSN``), ``AT+CMEE``, ``AT+CPIN?``, ``AT+CFUN``,
+``AT+C5GREG``, ``AT+CEREG``, ``AT+COPS?``, ``AT+CESQ`` (TS 27.007) and ``AT+QENG="servingcell"``
+(Quectel NR5G-SA format).
+
+URCs: with ``AT+C5GREG=1`` (or ``2``) a registration change made by ``AT+CFUN`` is reported as
+``+C5GREG: <stat>`` after the ``OK``. Changes of ``radio().registered`` alone are not polled.
+Tests inject their own with :meth:`SimUeModem.inject_urc`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import errno
+import logging
+import math
+import os
+import re
+import select
+import socket
+import threading
+import time
+import tty
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 4096
+_POLL_S = 0.1
+
+
+@dataclass(frozen=True)
+class SimRadio:
+    """What the modem's receiver sees of its serving cell. ``rsrp_dbm`` None: no cell at all."""
+
+    rsrp_dbm: float | None = -85.0
+    rsrq_db: float | None = -11.0
+    sinr_db: float | None = 20.0
+    band: str = "n78"
+    arfcn: int = 650000
+    pci: int = 1
+    registered: bool = True
+    """Whether the network accepts the UE (with the radio on and a cell in sight)."""
+
+
+@dataclass(frozen=True)
+class ReportTable:
+    """A TS 38.133 §10.1 reporting table: index 0 is below ``lowest``, index ``n`` in
+    ``1..top-1`` is ``[lowest + (n-1)*step, lowest + n*step)``, index ``top`` is everything above."""
+
+    lowest: float
+    step: float
+    top: int
+
+    def index(self, value: float) -> int:
+        if value < self.lowest:
+            return 0
+        return min(self.top, 1 + math.floor((value - self.lowest) / self.step))
+
+
+#: TS 38.133 Table 10.1.6.1-1, SS-RSRP: -156 .. -31 dBm in 1 dB steps, indices 0..126.
+SS_RSRP = ReportTable(-156.0, 1.0, 126)
+#: TS 38.133 Table 10.1.11.1-1, SS-RSRQ: -43 .. 20 dB in 0.5 dB steps, indices 0..127.
+SS_RSRQ = ReportTable(-43.0, 0.5, 127)
+#: TS 38.133 Table 10.1.16.1-1, SS-SINR: -23 .. 40 dB in 0.5 dB steps, indices 0..127.
+SS_SINR = ReportTable(-23.0, 0.5, 127)
+#: ``+CESQ``: "not known or not detectable".
+NOT_KNOWN = 255
+
+#: Quectel ``<NR_DL_bandwidth>`` and ``<scs>`` codes (RG50xQ&RM5xxQ Network Application Note §3.2.2).
+QENG_BANDWIDTH_MHZ = {
+    **{5: 0, 10: 1, 15: 2, 20: 3, 25: 4, 30: 5, 40: 6, 50: 7, 60: 8},
+    **{70: 9, 80: 10, 90: 11, 100: 12, 200: 13, 400: 14, 35: 15, 45: 16},
+}
+QENG_SCS_KHZ = {15: 0, 30: 1, 60: 2, 120: 3, 240: 4}
+#: Unpaired (TDD) NR bands among the common ones (TS 38.101-1/-2 Table 5.2-1); others read FDD.
+TDD_BANDS = frozenset({"n34", "n38", "n39", "n40", "n41", "n48", "n77", "n78", "n79", "n257", "n258", "n261"})
+#: ``+COPS`` ``<AcT>`` 11: NR connected to a 5GCN (SA).
+ACT_NR_5GC = 11
+
+#: TS 27.007 §9.2.1 texts of the errors this modem can raise (``AT+CMEE=2``).
+CME_TEXT = {10: "SIM not inserted"}
+
+_PREFIX = re.compile(r"(?:AT|at)")
+
+
+class _Error(Exception):
+    """The command fails with ``ERROR`` (unknown, malformed, out of range)."""
+
+
+class _MeError(Exception):
+    """The command fails with ``+CME ERROR: <code>`` (or ``ERROR``, per ``AT+CMEE``)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _normalise(body: str) -> str:
+    """Upper-case the command body and drop spaces, except inside quoted strings."""
+    out: list[str] = []
+    quoted = False
+    for ch in body:
+        if ch == '"':
+            quoted = not quoted
+            out.append(ch)
+        elif quoted:
+            out.append(ch)
+        elif ch != " ":
+            out.append(ch.upper())
+    if quoted:
+        raise _Error("unterminated string")
+    return "".join(out)
+
+
+class _Port:
+    """One AT port: line discipline, echo, result codes; the modem state is shared."""
+
+    def __init__(self, modem: SimUeModem, write: Callable[[bytes], None]) -> None:
+        self._modem = modem
+        self._write = write
+        self._write_lock = threading.Lock()  # one writer at a time: the port's thread or inject_urc
+        self._urc_lock = threading.Lock()
+        self._line: list[str] = []
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+        self.echo = True
+        self.cmee = 0
+        self.c5greg = 0
+        self.cereg = 0
+        self._urcs_within: list[str] = []  # sent inside the next reply
+        self._urcs_after: list[str] = []  # sent after the next final result code
+
+    def send(self, text: str) -> None:
+        if text:
+            with self._write_lock:
+                self._write(text.encode("utf-8"))
+
+    def queue_urc(self, text: str, within_reply: bool) -> None:
+        with self._urc_lock:
+            (self._urcs_within if within_reply else self._urcs_after).append(text)
+
+    def feed(self, data: bytes) -> None:
+        """Process received bytes: echo them as received (when on), run each command line."""
+        echo: list[str] = []
+        for ch in self._decode(data):
+            if self.echo:
+                echo.append(ch)
+            if ch == "\r":
+                self.send("".join(echo))  # the echo comes before the reply
+                echo = []
+                line, self._line = "".join(self._line), []
+                self._on_line(line)
+            elif ch == "\n":
+                continue  # ignored on input, so CR LF works
+            elif ch == "\x08":
+                if self._line:
+                    self._line.pop()
+            else:
+                self._line.append(ch)
+        self.send("".join(echo))
+
+    def _on_line(self, line: str) -> None:
+        if not _PREFIX.match(line):
+            return  # not a command line: a modem does not answer it
+        try:
+            info = self._modem.execute(_normalise(line[2:]), self)
+            final = "OK"
+        except _Error:
+            info, final = [], "ERROR"
+        except _MeError as exc:
+            info, final = [], self._me_error(exc.code)
+        with self._urc_lock:
+            within, self._urcs_within = self._urcs_within, []
+            after, self._urcs_after = self._urcs_after, []
+        reply = "".join(f"\r\n{text}\r\n" for text in info[:1])
+        reply += "".join(f"\r\n{urc}\r\n" for urc in within)  # a URC in the middle of the reply
+        reply += "".join(f"{text}\r\n" for text in info[1:])
+        reply += f"\r\n{final}\r\n"
+        reply += "".join(f"\r\n{urc}\r\n" for urc in after)
+        self.send(reply)
+
+    def _me_error(self, code: int) -> str:
+        if self.cmee == 1:
+            return f"+CME ERROR: {code}"
+        if self.cmee == 2:
+            return f"+CME ERROR: {CME_TEXT.get(code, 'unknown')}"
+        return "ERROR"
+
+
+class SimUeModem:
+    """The simulated modem server. ``start()`` returns the resource string to open."""
+
+    def __init__(
+        self,
+        radio: Callable[[], SimRadio] = SimRadio,
+        transport: str = "socket",
+        manufacturer: str = "fivegbench",
+        model: str = "SIMUE-5G",
+        revision: str = "SIMUE5G01A01",
+        imei: str = "860000000000009",
+        operator: str = "fivegbench",
+        mcc: str = "001",
+        mnc: str = "01",
+        sim_inserted: bool = True,
+        bandwidth_mhz: int = 100,
+        scs_khz: int = 30,
+    ) -> None:
+        if transport not in ("socket", "pty"):
+            raise ValueError(f"transport must be 'socket' or 'pty', not {transport!r}")
+        if bandwidth_mhz not in QENG_BANDWIDTH_MHZ or scs_khz not in QENG_SCS_KHZ:
+            raise ValueError(f"no Quectel code for {bandwidth_mhz} MHz / {scs_khz} kHz")
+        self.radio = radio
+        self.transport = transport
+        self.manufacturer = manufacturer
+        self.model = model
+        self.revision = revision
+        self.imei = imei
+        self.operator = operator
+        self.mcc = mcc
+        self.mnc = mnc
+        self.sim_inserted = sim_inserted
+        self.bandwidth_mhz = bandwidth_mhz
+        self.scs_khz = scs_khz
+        self.cfun = 1
+        self._state_lock = threading.Lock()
+        self._ports: set[_Port] = set()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._threads_lock = threading.Lock()
+        self._wake: tuple[int, int] | None = None  # made readable by stop(): every select wakes
+        self._server: socket.socket | None = None
+        self._master: int | None = None
+        self._slave: int | None = None
+        self.resource: str | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+    def start(self) -> str:
+        """Start serving; return ``socket://127.0.0.1:<port>`` or the pty slave path."""
+        if self.resource is not None:
+            return self.resource
+        self._stop.clear()
+        self._wake = os.pipe()
+        if self.transport == "socket":
+            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(("127.0.0.1", 0))
+            server.listen(4)
+            self._server = server
+            self.resource = f"socket://127.0.0.1:{server.getsockname()[1]}"
+            self._spawn(self._accept, "sim-ue-accept")
+        else:
+            master, slave = os.openpty()
+            tty.setraw(master)
+            tty.setraw(slave)  # no line discipline: the modem does its own echo and CR handling
+            os.set_blocking(master, False)
+            self._master, self._slave = master, slave  # holding the slave: no EIO between clients
+            self.resource = os.ttyname(slave)
+            self._spawn(self._serve_pty, "sim-ue-pty")
+        log.info("simulated UE modem on %s", self.resource)
+        return self.resource
+
+    def stop(self) -> None:
+        """Stop serving: end every port, join the threads, close sockets and fds."""
+        self._stop.set()
+        if self._wake is not None:
+            os.write(self._wake[1], b"x")
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            with self._threads_lock:
+                self._threads = [t for t in self._threads if t.is_alive()]
+                alive = list(self._threads)
+            if not alive:
+                break
+            for thread in alive:
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self._threads:
+            log.warning("simulated UE modem: %d thread(s) did not stop", len(self._threads))
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for fd in (self._master, self._slave):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._master = self._slave = None
+        if self._wake is not None and not self._threads:
+            for fd in self._wake:
+                os.close(fd)
+            self._wake = None
+        self.resource = None
+
+    def __enter__(self) -> SimUeModem:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- test hooks --------------------------------------------------------------------------
+    def inject_urc(self, text: str, during_next_reply: bool = False) -> int:
+        """Send the unsolicited result code ``text`` (as ``<CR><LF>text<CR><LF>``) on every open
+        port, now, or, with ``during_next_reply``, after the first line of each port's next reply
+        (before its final result code when it has none). Returns how many ports it went to."""
+        with self._state_lock:
+            ports = list(self._ports)
+        for port in ports:
+            if during_next_reply:
+                port.queue_urc(text, within_reply=True)
+            else:
+                port.send(f"\r\n{text}\r\n")
+        return len(ports)
+
+    # -- the AT interpreter ---------------------------------------------------------------------
+    def execute(self, body: str, port: _Port) -> list[str]:
+        """Run one command (``body`` without ``AT``, normalised); return its information lines.
+
+        Raises _Error (``ERROR``) or _MeError (``+CME ERROR``)."""
+        if body == "":
+            return []
+        if body in ("E", "E0", "E1"):
+            port.echo = body == "E1"
+            return []
+        if body in ("I", "I0"):
+            return [self.manufacturer, self.model, f"Revision: {self.revision}"]
+        identity = {"GMI": self.manufacturer, "GMM": self.model, "GMR": self.revision, "GSN": self.imei}
+        for name, value in identity.items():
+            if body in (f"+{name}", f"+C{name}"):
+                return [value]
+        name, _, rest = body.partition("=") if "=" in body else body.partition("?")
+        handlers: dict[str, Callable[[str, _Port], list[str]]] = {
+            "+CMEE": self._cmee,
+            "+CPIN": self._cpin,
+            "+CFUN": self._cfun,
+            "+C5GREG": self._c5greg,
+            "+CEREG": self._cereg,
+            "+COPS": self._cops,
+            "+CESQ": self._cesq,
+            "+QENG": self._qeng,
+        }
+        handler = handlers.get(name)
+        if handler is None:
+            raise _Error(body)
+        operation = "?" if body == f"{name}?" else ("=" + rest if "=" in body else body[len(name) :])
+        if operation == "=?":
+            raise _Error("test commands are not implemented")
+        try:
+            return handler(operation, port)
+        except (_Error, _MeError):
+            raise
+        except Exception:  # a fault in radio() or here: visible in the log, ERROR on the line
+            log.exception("simulated UE modem: AT%s failed", body)
+            raise _Error(body) from None
+
+    def _state(self) -> tuple[SimRadio, bool, bool]:
+        """(radio, camped on a cell, registered)."""
+        radio = self.radio()
+        with self._state_lock:
+            on = self.cfun == 1
+        camped = on and radio.rsrp_dbm is not None
+        return radio, camped, camped and radio.registered and self.sim_inserted
+
+    def _stat(self) -> int:
+        """TS 27.007 ``<stat>``: 1 registered (home), 2 searching, 0 not searching."""
+        if self._state()[2]:
+            return 1
+        with self._state_lock:
+            searching = self.cfun == 1 and self.sim_inserted
+        return 2 if searching else 0
+
+    def _cmee(self, operation: str, port: _Port) -> list[str]:
+        if operation == "?":
+            return [f"+CMEE: {port.cmee}"]
+        port.cmee = _choice(operation, (0, 1, 2))
+        return []
+
+    def _cpin(self, operation: str, port: _Port) -> list[str]:
+        if operation != "?":
+            raise _Error("only AT+CPIN? is implemented")
+        if not self.sim_inserted:
+            raise _MeError(10)
+        return ["+CPIN: READY"]
+
+    def _cfun(self, operation: str, port: _Port) -> list[str]:
+        if operation == "?":
+            with self._state_lock:
+                return [f"+CFUN: {self.cfun}"]
+        fun = _choice(operation, (0, 1, 4))
+        before = self._stat()
+        with self._state_lock:
+            self.cfun = fun
+        after = self._stat()
+        if after != before:  # +C5GREG URCs after the reply, on the ports that asked for them
+            with self._state_lock:
+                ports = [p for p in self._ports if p.c5greg]
+            for other in ports:
+                other.queue_urc(self._c5greg_urc(after, other.c5greg), within_reply=False)
+        return []
+
+    def _c5greg_urc(self, stat: int, n: int) -> str:
+        radio = self.radio()
+        if n == 2 and stat in (1, 5):
+            return f'+C5GREG: {stat},"{self._tac(radio):06X}","{self._cell_id(radio):09X}",{ACT_NR_5GC}'
+        return f"+C5GREG: {stat}"
+
+    def _c5greg(self, operation: str, port: _Port) -> list[str]:
+        if operation == "?":
+            stat = self._stat()
+            radio = self.radio()
+            if port.c5greg == 2 and stat in (1, 5):
+                tac, cell = self._tac(radio), self._cell_id(radio)
+                return [f'+C5GREG: 2,{stat},"{tac:06X}","{cell:09X}",{ACT_NR_5GC}']
+            return [f"+C5GREG: {port.c5greg},{stat}"]
+        port.c5greg = _choice(operation, (0, 1, 2))
+        return []
+
+    def _cereg(self, operation: str, port: _Port) -> list[str]:
+        if operation == "?":
+            return [f"+CEREG: {port.cereg},0"]  # NR standalone only: never on EPS [U: 0 or 4]
+        port.cereg = _choice(operation, (0, 1, 2))
+        return []
+
+    def _cops(self, operation: str, port: _Port) -> list[str]:
+        if operation != "?":
+            raise _Error("only AT+COPS? is implemented")
+        if self._state()[2]:
+            return [f'+COPS: 0,0,"{self.operator}",{ACT_NR_5GC}']
+        return ["+COPS: 0"]  # no operator selected: <format>, <oper> and <AcT> are omitted
+
+    def _cesq(self, operation: str, port: _Port) -> list[str]:
+        if operation != "":
+            raise _Error("AT+CESQ takes no parameter")
+        radio, camped, _ = self._state()
+
+        def index(table: ReportTable, value: float | None) -> int:
+            return NOT_KNOWN if value is None or not camped else table.index(value)
+
+        nr = (index(SS_RSRQ, radio.rsrq_db), index(SS_RSRP, radio.rsrp_dbm), index(SS_SINR, radio.sinr_db))
+        return ["+CESQ: 99,99,255,255,255,255,{},{},{}".format(*nr)]
+
+    def _qeng(self, operation: str, port: _Port) -> list[str]:
+        if operation != '="servingcell"':
+            raise _Error('only AT+QENG="servingcell" is implemented')
+        radio, camped, registered = self._state()
+        if not camped:
+            return ['+QENG: "servingcell","SEARCH"']
+
+        def value(number: float | None) -> str:
+            return "-" if number is None else str(round(number))
+
+        band = radio.band.lower()
+        fields = [
+            '"servingcell"',
+            '"NOCONN"' if registered else '"LIMSRV"',
+            '"NR5G-SA"',
+            '"TDD"' if band in TDD_BANDS else '"FDD"',
+            self.mcc,
+            self.mnc,
+            f"{self._cell_id(radio):X}",
+            str(radio.pci),
+            f"{self._tac(radio):X}",
+            str(radio.arfcn),
+            band.removeprefix("n"),
+            str(QENG_BANDWIDTH_MHZ[self.bandwidth_mhz]),
+            value(radio.rsrp_dbm),
+            value(radio.rsrq_db),
+            value(radio.sinr_db),
+            str(QENG_SCS_KHZ[self.scs_khz]),
+            "-",
+        ]
+        return ["+QENG: " + ",".join(fields)]
+
+    @staticmethod
+    def _cell_id(radio: SimRadio) -> int:
+        return 0x19013B000 + radio.pci  # 36-bit NR cell identity
+
+    @staticmethod
+    def _tac(radio: SimRadio) -> int:
+        return 0x000001  # 24-bit tracking area code
+
+    # -- byte streams ---------------------------------------------------------------------------
+    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        with self._threads_lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def _wait(self, fd: Any, writable: bool = False) -> bool:
+        """Wait up to one poll for ``fd``; False when it is not ready or the modem is stopping."""
+        wake = [self._wake[0]] if self._wake is not None else []
+        if writable:
+            _, ready, _ = select.select(wake, [fd], [], _POLL_S)
+        else:
+            ready, _, _ = select.select([fd, *wake], [], [], _POLL_S)
+        return not self._stop.is_set() and fd in ready
+
+    def _writer(self, fd: Any, write: Callable[[bytes], int]) -> Callable[[bytes], None]:
+        def write_all(data: bytes) -> None:
+            while data and not self._stop.is_set():
+                if self._wait(fd, writable=True):
+                    with contextlib.suppress(BlockingIOError):
+                        data = data[write(data) :]
+
+        return write_all
+
+    def _open_port(self, write: Callable[[bytes], None]) -> _Port:
+        port = _Port(self, write)
+        with self._state_lock:
+            self._ports.add(port)
+        return port
+
+    def _close_port(self, port: _Port) -> None:
+        with self._state_lock:
+            self._ports.discard(port)
+
+    def _accept(self) -> None:
+        server = self._server
+        assert server is not None
+        while not self._stop.is_set():
+            if not self._wait(server):
+                continue
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            self._spawn(self._serve_socket, "sim-ue-session", conn)
+
+    def _serve_socket(self, conn: socket.socket) -> None:
+        with conn:
+            conn.setblocking(False)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            port = self._open_port(self._writer(conn, conn.send))
+            try:
+                while not self._stop.is_set():
+                    if not self._wait(conn):
+                        continue
+                    try:
+                        data = conn.recv(_CHUNK)
+                    except BlockingIOError:
+                        continue
+                    if not data:
+                        return  # the client disconnected
+                    port.feed(data)
+            except OSError as exc:  # reset by peer
+                log.debug("simulated UE modem: connection ended: %s", exc)
+            finally:
+                self._close_port(port)
+
+    def _serve_pty(self) -> None:
+        master = self._master
+        assert master is not None
+        port = self._open_port(self._writer(master, lambda data: os.write(master, data)))
+        try:
+            while not self._stop.is_set():
+                if not self._wait(master):
+                    continue
+                try:
+                    data = os.read(master, _CHUNK)
+                except BlockingIOError:
+                    continue
+                except OSError as exc:
+                    if exc.errno != errno.EIO:
+                        raise
+                    self._stop.wait(_POLL_S)  # no slave open (we hold one, so rare)
+                    continue
+                port.feed(data)
+        finally:
+            self._close_port(port)
+
+
+def _choice(operation: str, allowed: tuple[int, ...]) -> int:
+    """The value of ``=<n>``, one of ``allowed``; _Error otherwise."""
+    text = operation.removeprefix("=")
+    if not operation.startswith("=") or not text.isdigit() or int(text) not in allowed:
+        raise _Error(f"parameter {text!r} not in {allowed}")
+    return int(text)
