@@ -13,7 +13,11 @@ Rules of :func:`judge`:
 * overall FAIL if any requirement fails, else INCONCLUSIVE if any is undecidable, else PASS;
 * with no requirements at all the verdict is INCONCLUSIVE (a measurement without limits has not
   passed anything), with a note saying so;
-* a measurement flagged ``invalid`` (e.g. analyzer overload) is INCONCLUSIVE, never PASS or FAIL.
+* a measurement flagged ``invalid`` (e.g. analyzer overload) is INCONCLUSIVE, never PASS or FAIL;
+* a value given with a confidence interval (traffic measurements) is judged statistically: a
+  limit passes when the whole interval lies inside it, fails when the whole interval lies
+  outside, and is undecidable when the interval straddles a bound; the check's note then says
+  about how many more samples would likely decide it. The margin is still the point estimate's.
 
 ``judge`` only ever returns PASS, FAIL or INCONCLUSIVE. ERROR (the harness or an instrument
 failed), ABORTED and SKIPPED are set by the runner; FAIL (the device is out of spec) and ERROR
@@ -26,6 +30,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+
+from fivegbench.reduce.stats import Interval, repeats_to_decide
 
 __all__ = ["Check", "Judgement", "Limit", "Requirement", "Verdict", "explicit_requirements", "judge"]
 
@@ -218,22 +224,60 @@ def _measured(values: Mapping[str, float], name: str) -> float | None:
     return None if math.isnan(x) else x
 
 
-def _check(values: Mapping[str, float], req: Requirement) -> Check:
+def _outcome(limit: Limit, measured: float, interval: Interval | None) -> bool | None:
+    """True/False for a point value; for an interval, None when it straddles a bound."""
+    if interval is None:
+        return limit.margin(measured) >= 0
+    inside = (limit.low is None or interval.low >= limit.low) and (
+        limit.high is None or interval.high <= limit.high
+    )
+    outside = (limit.low is not None and interval.high < limit.low) or (
+        limit.high is not None and interval.low > limit.high
+    )
+    return True if inside else False if outside else None
+
+
+def _straddle_note(limit: Limit, interval: Interval) -> str:
+    bound = limit.low if limit.low is not None and interval.low < limit.low else limit.high
+    text = (
+        f"{interval.confidence:.0%} interval {interval.low:.4g} to {interval.high:.4g} {limit.unit} "
+        f"straddles the limit {limit.describe()}"
+    )
+    more = repeats_to_decide(interval, bound) if bound is not None else None
+    return text + (f"; about {more} more samples would likely decide it" if more is not None else "")
+
+
+def _check(values: Mapping[str, float], req: Requirement, intervals: Mapping[str, Interval]) -> Check:
     measured = {name: _measured(values, name) for name in req.values}
-    scored = [(lim.margin(x), lim) for lim in req.alternatives if (x := measured[lim.value]) is not None]
+    scored = [
+        (lim.margin(x), _outcome(lim, x, intervals.get(lim.value)), lim)
+        for lim in req.alternatives
+        if (x := measured[lim.value]) is not None
+    ]
     missing = [name for name, x in measured.items() if x is None]
-    best = max(scored, key=lambda s: s[0]) if scored else None
-    if best is not None and best[0] >= 0:
-        return Check(req.name, True, best[0], best[1], tuple(measured.items()), req.alternatives)
-    if missing or best is None:
+    passing = [s for s in scored if s[1] is True]
+    if passing:
+        margin, _, limit = max(passing, key=lambda s: s[0])
+        return Check(req.name, True, margin, limit, tuple(measured.items()), req.alternatives)
+    if missing or not scored:
         note = f"no valid value for {', '.join(missing)}"
         return Check(req.name, None, None, None, tuple(measured.items()), req.alternatives, note)
+    margin, _, limit = max(scored, key=lambda s: s[0])
+    straddling = [s for s in scored if s[1] is None]
+    if straddling:
+        _, _, open_limit = straddling[0]
+        note = _straddle_note(open_limit, intervals[open_limit.value])
+        return Check(req.name, None, margin, limit, tuple(measured.items()), req.alternatives, note)
     # every alternative has a value and none passed
-    return Check(req.name, False, best[0], best[1], tuple(measured.items()), req.alternatives)
+    return Check(req.name, False, margin, limit, tuple(measured.items()), req.alternatives)
 
 
 def judge(
-    values: Mapping[str, float], requirements: Sequence[Requirement], *, invalid: str | None = None
+    values: Mapping[str, float],
+    requirements: Sequence[Requirement],
+    *,
+    invalid: str | None = None,
+    intervals: Mapping[str, Interval] | None = None,
 ) -> Judgement:
     """Decide a measurement's verdict: the only place verdicts are decided.
 
@@ -248,6 +292,9 @@ def judge(
         Why the measurement itself is not trustworthy (e.g. "analyzer overload"), or None. An
         invalid measurement is INCONCLUSIVE whatever the values say: neither PASS nor FAIL can be
         claimed from it. The checks are still computed (for the record).
+    intervals : mapping or None
+        Value name -> its confidence interval (:class:`~fivegbench.reduce.stats.Interval`), for
+        values judged statistically.
 
     Returns
     -------
@@ -256,7 +303,7 @@ def judge(
         value and no alternative passed) or if there are no requirements at all; else PASS.
         Always INCONCLUSIVE when ``invalid`` is given.
     """
-    checks = tuple(_check(values, req) for req in requirements)
+    checks = tuple(_check(values, req, intervals or {}) for req in requirements)
     if invalid:
         return Judgement(Verdict.INCONCLUSIVE, checks, f"measurement invalid: {invalid}")
     if not requirements:

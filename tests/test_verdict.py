@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fivegbench.reduce.stats import Interval
 from fivegbench.verdict import (
     Judgement,
     Limit,
@@ -229,3 +230,40 @@ def test_invalid_measurement_is_inconclusive_even_if_values_pass_or_fail() -> No
         assert "analyzer overload" in j.note
         assert j.checks[0].passed is (value >= 0)  # still recorded
     assert judge({"x": 1.0}, reqs, invalid=None).verdict is Verdict.PASS
+
+
+# --- statistical verdicts: a confidence interval against the limit ------------------------------
+def _throughput_min(low: float) -> list[Requirement]:
+    return [Requirement("throughput", (Limit("throughput", low, None, "Mbit/s", clause="plan"),))]
+
+
+def _interval(low: float, high: float, n: int = 5) -> Interval:
+    return Interval((low + high) / 2, low, high, n, 0.95, "test")
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "verdict"),
+    [
+        (101.0, 140.0, Verdict.PASS),
+        (100.0, 140.0, Verdict.PASS),
+        (60.0, 99.0, Verdict.FAIL),
+        (90.0, 130.0, Verdict.INCONCLUSIVE),
+    ],
+)
+def test_an_interval_is_judged_whole(low, high, verdict):
+    interval = _interval(low, high)
+    j = judge({"throughput": interval.estimate}, _throughput_min(100.0), intervals={"throughput": interval})
+    assert j.verdict is verdict
+
+
+def test_a_straddling_interval_says_how_many_more_samples_would_decide():
+    interval = Interval(110.0, 90.0, 130.0, 4, 0.95, "test")  # half-width 20, 10 above the limit
+    (check,) = judge({"throughput": 110.0}, _throughput_min(100.0), intervals={"throughput": interval}).checks
+    assert check.passed is None and check.margin == pytest.approx(10.0)
+    # 4·(20/10)² = 16 samples: 12 more
+    assert "95% interval 90 to 130 Mbit/s straddles the limit throughput >= 100 Mbit/s" in check.note
+    assert "about 12 more samples would likely decide it" in check.note
+
+
+def test_without_an_interval_the_point_value_decides():
+    assert judge({"throughput": 101.0}, _throughput_min(100.0)).verdict is Verdict.PASS
