@@ -149,7 +149,10 @@ def _measure_one(
         outcome: Outcome = ctx.measurements[step.kind](mctx, step)
         requirements = kinds.requirements_for(step, ctx.loaded_plan.plan.dut)
         judgement = judge(
-            {k: v.value for k, v in outcome.values.items()}, requirements, invalid=outcome.invalid
+            {k: v.value for k, v in outcome.values.items()},
+            requirements,
+            invalid=outcome.invalid,
+            intervals=outcome.intervals,
         )
     except Exception as exc:  # any failure of the harness or an instrument is an ERROR, never a FAIL
         log.error("step %d %s: %s", step.index, step.name, exc, exc_info=not isinstance(exc, FivegbenchError))
@@ -159,6 +162,8 @@ def _measure_one(
         conditions["capture"] = outcome.capture
     if outcome.invalid:
         conditions["invalid"] = outcome.invalid
+    if outcome.intervals:
+        conditions["intervals"] = {name: i.to_dict() for name, i in outcome.intervals.items()}
     return _record(
         step,
         judgement.verdict,

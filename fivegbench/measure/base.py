@@ -9,6 +9,7 @@ from typing import Any
 
 from fivegbench.bench import Instruments, LoadedBench
 from fivegbench.record import Value
+from fivegbench.reduce.stats import Interval
 
 
 @dataclass
@@ -23,12 +24,17 @@ class MeasureContext:
 
 @dataclass(frozen=True)
 class Outcome:
-    """Reduced values, the conditions they were measured under, and why they may be invalid."""
+    """Reduced values, the conditions they were measured under, and why they may be invalid.
+
+    ``intervals`` holds the confidence interval of the values judged statistically (value name
+    -> interval); they are judged as a whole (:func:`fivegbench.verdict.judge`).
+    """
 
     values: dict[str, Value]
     conditions: dict[str, Any] = field(default_factory=dict)
     invalid: str | None = None
     capture: str | None = None
+    intervals: dict[str, Interval] = field(default_factory=dict)
 
 
 Measurement = Callable[[MeasureContext, Any], Outcome]
