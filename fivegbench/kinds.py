@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from fivegbench import presets
+from fivegbench import presets, units
 from fivegbench.params import ATTENUATION, ParamSpec
 from fivegbench.verdict import Requirement, explicit_requirements
 
@@ -145,6 +145,10 @@ LIMIT_PRESETS: tuple[str, ...] = tuple(sorted({name for kind in _DECLARED for na
 """Every preset name some kind has (a step may write ``limits: <name>``)."""
 
 
+def _in_unit(bound: Any, unit: str) -> float | None:
+    return None if bound is None else units.convert(float(bound.value), bound.unit, unit)
+
+
 def requirements_for(step: Any, dut: Any) -> list[Requirement]:
     """The requirements of one expanded plan step.
 
@@ -164,13 +168,12 @@ def requirements_for(step: Any, dut: Any) -> list[Requirement]:
         if preset is None:
             raise ValueError(f"limits preset {limits!r} has no limits for {step.kind!r}")
         return preset.builder(**preset.arguments(step.cell, dut))
+    declared = KINDS[step.kind].values
     table: dict[str, dict[str, object]] = {}
     for name, limit in limits.items():
         low, high = getattr(limit, "min", None), getattr(limit, "max", None)
-        unit = next((b.unit for b in (low, high) if b is not None), "")
-        table[name] = {
-            "min": None if low is None else float(low.value),
-            "max": None if high is None else float(high.value),
-            "unit": unit,
-        }
+        # bounds are parsed into their kind's unit (bit/s, s); values may be reported in another
+        # unit of that kind (Mbit/s, ms): judge in the value's unit
+        unit = declared.get(name) or next((b.unit for b in (low, high) if b is not None), "")
+        table[name] = {"min": _in_unit(low, unit), "max": _in_unit(high, unit), "unit": unit}
     return explicit_requirements(table)

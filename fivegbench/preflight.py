@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fivegbench import kinds
+from fivegbench import kinds, units
 from fivegbench.bench import LoadedBench, check_plan_safety
 from fivegbench.errors import PlanError
 from fivegbench.plan.expand import Step
@@ -55,7 +55,7 @@ def _check_explicit(loaded: LoadedPlan, step: Step) -> None:
                 where, f"{step.kind} reports no value '{name}' (it reports: {', '.join(known)})"
             )
         for bound in (limit.min, limit.max):
-            if bound is not None and bound.unit != known[name]:
+            if bound is not None and units.kind_of_unit(bound.unit) != units.kind_of_unit(known[name]):
                 raise loaded.error(
                     where, f"{bound.text!r} is in {bound.unit}, but {name} is measured in {known[name]}"
                 )

@@ -33,7 +33,16 @@ KINDS: dict[str, tuple[str, str]] = {
     "time": ("s", "a time"),
     "rate": ("bit/s", "a bit rate"),
     "psd": ("dBm/MHz", "a power density"),
+    "percent": ("%", "a percentage"),
 }
+
+#: Units values are reported in that are not a kind's own unit -> that kind.
+DISPLAY_UNITS: dict[str, str] = {"Mbit/s": "rate", "ms": "time"}
+
+
+def kind_of_unit(unit: str) -> str | None:
+    """The kind (``rate``, ``time``, ...) a unit measures, or None for a count or unknown unit."""
+    return next((kind for kind, (base, _) in KINDS.items() if base == unit), DISPLAY_UNITS.get(unit))
 
 
 def parse(text: object, kind: str) -> float:
@@ -48,6 +57,8 @@ def parse(text: object, kind: str) -> float:
         raise UnitParseError(f"{text!r} has no unit; write it as {name} with a unit, e.g. '{text} {unit}'")
     if kind == "psd":
         return _parse_psd(text, name)
+    if kind == "percent":
+        return _parse_percent(text, name)
     ureg = registry()
     try:
         quantity: Any = ureg.Quantity(text.strip())
@@ -66,6 +77,17 @@ def parse(text: object, kind: str) -> float:
         raise UnitParseError(f"{text!r} is not {name}") from exc
 
 
+def _parse_percent(text: str, name: str) -> float:
+    """``0.5 %`` -> 0.5 (pint reads ``%`` as a dimensionless ``percent``)."""
+    try:
+        quantity: Any = registry().Quantity(text.strip())
+    except Exception as exc:  # pint raises many types for bad text
+        raise UnitParseError(f"{text!r} is not {name}") from exc
+    if not isinstance(quantity, pint.Quantity) or str(quantity.units) != "percent":
+        raise UnitParseError(f"{text!r} is not {name}")
+    return float(quantity.magnitude)
+
+
 def _parse_psd(text: str, name: str) -> float:
     """``-13 dBm/MHz`` -> -13.0; ``-43 dBm/kHz`` -> -13.0 (pint cannot divide a log unit)."""
     power_text, slash, per_text = text.rpartition("/")
@@ -79,6 +101,29 @@ def _parse_psd(text: str, name: str) -> float:
     if per_hz <= 0:
         raise UnitParseError(f"{text!r} is not {name}")
     return power + 10.0 * math.log10(1e6 / per_hz)
+
+
+def convert(value: float, from_unit: str, to_unit: str) -> float:
+    """``value`` in ``from_unit`` expressed in ``to_unit`` (``1e8``, ``bit/s``, ``Mbit/s`` -> 100).
+
+    Raises UnitParseError when the units measure different things (``dB`` and ``dBm`` too: a
+    ratio is not a level)."""
+    if from_unit == to_unit:
+        return value
+    ureg = registry()
+    try:
+        return float(ureg.Quantity(value, from_unit).to(to_unit).magnitude)
+    except Exception as exc:  # pint raises several types for incompatible or unknown units
+        raise UnitParseError(f"{from_unit} cannot be expressed in {to_unit}") from exc
+
+
+def convertible(from_unit: str, to_unit: str) -> bool:
+    """Whether :func:`convert` can take a value from ``from_unit`` to ``to_unit``."""
+    try:
+        convert(1.0, from_unit, to_unit)
+    except UnitParseError:
+        return False
+    return True
 
 
 def format_value(value: float, unit: str) -> str:

@@ -190,6 +190,8 @@ def parse_bound(value: object) -> Bound:
     candidates: tuple[str, ...]
     if re.search(r"bit|bps|B/s", value):
         candidates = ("rate",)
+    elif "%" in value:
+        candidates = ("percent",)
     elif "/" in value:
         candidates = ("psd", *_BOUND_KINDS)
     else:
