@@ -50,7 +50,7 @@ PROFILE_LOADERS: dict[str, Callable[..., Any]] = {"gnb": load_profile, "ue": loa
 
 #: The order roles are opened in: the gNB first (a carrier found on is switched off before
 #: anything else is touched), the analyzer last (it is configured once the RF is known).
-ROLE_ORDER = ("gnb", "attenuator", "ue", "analyzer")
+ROLE_ORDER = ("gnb", "attenuator", "ue", "traffic", "analyzer")
 
 
 def _quantity(kind: str) -> Callable[[Any], float]:
@@ -287,6 +287,8 @@ class Opener:
         transport: Any
         if spec.link == "visa":
             transport = self._visa(role, spec.termination)
+        elif spec.link == "process":
+            transport = self.iolog
         else:
             line_ending = profile.line_ending if profile is not None else "\r\n"
             transport = SerialTransport(config.resource, role, self.iolog, line_ending=line_ending)

@@ -35,7 +35,7 @@ from fivegbench.plan.expand import Step, expand
 from fivegbench.plan.load import LoadedPlan, load_plan
 from fivegbench.plan.show import steps_table
 from fivegbench.record import RunRecord
-from fivegbench.runner import AbortNow, RunContext, StopControl, execute
+from fivegbench.runner import AbortNow, RunContext, StopControl, execute, roles_for
 from fivegbench.safestate import make_bench_safe
 from fivegbench.sim.bench import simulated_bench
 from fivegbench.store import RunLog, copy_inputs, create_run_dir, index_run
@@ -236,7 +236,8 @@ def _run(
     package_logger.addHandler(handler)
     package_logger.setLevel(logging.DEBUG)
     try:
-        sim = simulated_bench(bench) if bench.bench.simulated else nullcontext(None)
+        roles = roles_for(steps, bench) | {"attenuator"}  # the attenuator is part of the safe state
+        sim = simulated_bench(bench, roles=roles) if bench.bench.simulated else nullcontext(None)
         with sim as running:
             effective = running.bench if running is not None else bench
             display = RichDisplay(Console(stderr=True))
@@ -437,9 +438,14 @@ def sim_serve(obj: dict[str, Any], bench_path: Path | None, console: str) -> Non
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
-    with simulated_bench(bench, console=console) as running:
+    with (
+        _errors(obj["debug"], EXIT_ERROR),
+        simulated_bench(bench, console=console, skip_unavailable=True) as running,
+    ):
         for role, resource in running.resources.items():
             click.echo(f"{role:<9} {resource}")
             sys.stdout.flush()
+        for role, why in running.unavailable.items():
+            click.echo(f"{role}: not simulated here: {why}", err=True)
         while not stopping:
             time.sleep(0.1)

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from fivegbench import presets, units
-from fivegbench.params import ATTENUATION, ParamSpec
+from fivegbench.params import ATTENUATION, ParamSpec, choice
 from fivegbench.verdict import Requirement, explicit_requirements
 
 
@@ -45,6 +45,8 @@ class Kind:
     values: Mapping[str, str]
     measure: str
     presets: Mapping[str, Preset] = field(default_factory=dict)
+    optional_roles: frozenset[str] = frozenset()
+    """Roles used when the bench has them (a UE whose readings go beside the throughput)."""
 
     def measure_function(self) -> Callable[..., Any]:
         module, _, function = self.measure.partition(":")
@@ -138,7 +140,43 @@ _DECLARED = (
     ),
 )
 
-KINDS: Mapping[str, Kind] = MappingProxyType({kind.name: kind for kind in _DECLARED})
+_TRAFFIC = {
+    "direction": choice("dl", "ul", "bidir", default="dl", doc="dl: the UE receives (iperf3 --reverse)"),
+    "protocol": choice("tcp", "udp", default="tcp"),
+    "duration": ParamSpec("time", 1.0, 3600.0, default=10.0, multiple_of=1.0, doc="measured time, whole s"),
+    "omit": ParamSpec("time", 0.0, 60.0, default=1.0, multiple_of=1.0, doc="warm-up not counted, whole s"),
+    "streams": ParamSpec("int", 1, 128, default=1, doc="parallel streams"),
+    "rate": ParamSpec("rate", 1e3, 100e9, doc="offered rate, all streams together (UDP: required)"),
+    "length": ParamSpec("int", 16, 1048576, doc="bytes per write (UDP: datagram payload, at most 65507)"),
+    "layers_dl": ParamSpec("int", 1, 8, default=4, doc="MIMO layers of the peak rate, DL"),
+    "layers_ul": ParamSpec("int", 1, 4, default=1, doc="MIMO layers of the peak rate, UL"),
+    "attenuation": ATTENUATION,
+}
+
+
+_TRAFFIC_KINDS = (
+    Kind(
+        name="traffic.throughput",
+        doc="iperf3 goodput between the UE side and the core side, with its confidence interval",
+        params=_TRAFFIC,
+        roles=frozenset({"gnb", "traffic"}),  # the gNB puts the cell on air
+        optional_roles=frozenset({"ue"}),
+        values={
+            "throughput": "Mbit/s",
+            "throughput_ci_low": "Mbit/s",
+            "throughput_ci_high": "Mbit/s",
+            "peak_rate": "Mbit/s",
+            "efficiency": "%",
+            "retransmits": "",
+            "loss": "%",
+            "rsrp": "dBm",
+            "sinr": "dB",
+        },
+        measure="fivegbench.measure.traffic:traffic_throughput",
+    ),
+)
+
+KINDS: Mapping[str, Kind] = MappingProxyType({kind.name: kind for kind in (*_DECLARED, *_TRAFFIC_KINDS)})
 """Measurement kind name -> its declaration."""
 
 LIMIT_PRESETS: tuple[str, ...] = tuple(sorted({name for kind in _DECLARED for name in kind.presets}))

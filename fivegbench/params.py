@@ -56,6 +56,8 @@ class ParamSpec:
     choices: tuple[str, ...] = ()
     default: Scalar | None = None
     doc: str = ""
+    multiple_of: float | None = None
+    """A number must be a whole multiple of this (iperf3 takes whole seconds)."""
 
     @property
     def unit(self) -> str:
@@ -96,6 +98,10 @@ class ParamSpec:
             lo = self.text(self.lo) if self.lo is not None else "-inf"
             hi = self.text(self.hi) if self.hi is not None else "inf"
             raise ValueError(f"{self.text(value)} is out of range ({lo} to {hi})")
+        if self.multiple_of is not None and not math.isclose(
+            value / self.multiple_of, round(value / self.multiple_of), abs_tol=1e-9
+        ):
+            raise ValueError(f"{self.text(value)} is not a whole multiple of {self.text(self.multiple_of)}")
         return value
 
     def parse(self, value: object) -> Any:

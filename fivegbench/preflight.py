@@ -9,6 +9,7 @@ report or in the wrong unit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from fivegbench import kinds, units
 from fivegbench.bench import LoadedBench, check_plan_safety
@@ -34,6 +35,7 @@ def check(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench) -> None
         most = attenuator.limits.max_attenuation
         if most is not None and float(wanted) > most:
             raise error(step, "attenuation", f"{wanted:g} dB is above the bench attenuator's {most:g} dB")
+    _check_traffic(loaded, steps, bench, error)
     checked: set[int] = set()
     for step in steps:
         if isinstance(step.limits, dict) and step.plan_step not in checked:
@@ -43,6 +45,30 @@ def check(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench) -> None
             kinds.requirements_for(step, loaded.plan.dut)
         except ValueError as exc:
             raise error(step, "limits", str(exc)) from None
+
+
+def _check_traffic(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench, error: Any) -> None:
+    """Traffic steps: a bench that has the traffic role (and, simulated, a machine that can
+    emulate the radio link), and a rate for UDP (iperf3's own default of 1 Mbit/s measures
+    nothing)."""
+    for step in steps:
+        if "traffic" not in kinds.KINDS[step.kind].roles:
+            continue
+        where = f"steps[{step.plan_step}].measure"
+        if "traffic" not in bench.bench.instruments:
+            raise loaded.error(where, f"{step.kind} needs a traffic role, which {bench.file} lacks")
+        if bench.bench.simulated:
+            from fivegbench.sim.link import available  # only simulated traffic needs to know
+
+            reason = available()
+            if reason is not None:
+                raise loaded.error(
+                    where, f"{step.kind} on the simulated bench needs the link emulator: {reason}"
+                )
+        if step.params.get("protocol") == "udp" and step.params.get("rate") is None:
+            raise loaded.error(where, "a UDP step needs a 'rate' (the offered load)")
+        if step.params.get("protocol") == "udp" and int(step.params.get("length") or 0) > 65507:
+            raise error(step, "length", "a UDP datagram carries at most 65507 bytes")
 
 
 def _check_explicit(loaded: LoadedPlan, step: Step) -> None:

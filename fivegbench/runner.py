@@ -182,6 +182,14 @@ def unfinished(steps: Sequence[Step], done: int, status: str) -> Iterator[Measur
         yield _record(step, verdict, utc_now(), error="not run: " + status)
 
 
+def roles_for(steps: Sequence[Step], bench: LoadedBench) -> set[str]:
+    """The bench roles a run of ``steps`` drives: each kind's roles, and its optional roles the
+    bench has (connecting adds the attenuator of the safe state)."""
+    on_bench = set(bench.bench.instruments)
+    declared = [kinds.KINDS[name] for name in {step.kind for step in steps}]
+    return set().union(*(kind.roles | (kind.optional_roles & on_bench) for kind in declared))
+
+
 def exit_code(verdicts: Counter[str], status: str, safe_state: SafeState) -> int:
     """DESIGN.md §5: 0 pass, 1 fail/inconclusive, 3 error/aborted, 4 safe state unconfirmed."""
     if not safe_state.confirmed:
@@ -213,7 +221,7 @@ def execute(ctx: RunContext) -> RunRecord:
     before the safe state: the record returned says so even when it could not be saved.
     """
     started = utc_now()
-    roles = set().union(*(kinds.KINDS[step.kind].roles for step in ctx.steps))
+    roles = roles_for(ctx.steps, ctx.bench)
     iolog = IoLog(ctx.run_dir / "io.log")
     tally = Tally()
     found = Found()

@@ -19,6 +19,7 @@ from fivegbench.drivers.analyzer.swept import SweptAnalyzer
 from fivegbench.drivers.attenuator.minicircuits import MiniCircuitsAttenuator
 from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.drivers.gnb.console import GnbConsole
+from fivegbench.drivers.traffic.endpoints import TrafficEndpoints
 from fivegbench.drivers.ue.modem import UeModem
 
 Build = Callable[[Any, Any, Any], Any]
@@ -33,7 +34,9 @@ class DriverSpec:
 
     role: str
     doc: str
-    link: Literal["visa", "serial"]
+    link: Literal["visa", "serial", "process"]
+    """How the driver talks: a VISA session, a byte stream, or programs it runs (traffic tools),
+    for which ``build`` gets the run's IoLog as its transport."""
     build: Build
     bring_up: Callable[[Any], str]
     """Make the opened driver ready for measurements; return its identity for the record."""
@@ -118,6 +121,14 @@ DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
             bring_up=_modem_up,
             simulator="fivegbench.sim.ue:serve",
             profile="ue",
+        ),
+        "traffic_tools": DriverSpec(
+            role="traffic",
+            doc="iperf3 and irtt between the UE side and the core side (resource: local or netns:...)",
+            link="process",
+            build=lambda iolog, config, profile: TrafficEndpoints(config.resource, iolog),
+            bring_up=lambda endpoints: endpoints.idn(),
+            simulator="fivegbench.sim.traffic:serve",
         ),
         "gnb_console": DriverSpec(
             role="gnb",

@@ -20,6 +20,8 @@ class MeasureContext:
     bench: LoadedBench
     captures_dir: Path
     dut: Any = None
+    history: dict[Any, list[float]] = field(default_factory=dict)
+    """Results of earlier repeats, per sweep point, for measurements that combine repeats."""
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from fivegbench.nr.bandwidth import n_rb
 from fivegbench.nr.datarate import QM, R_MAX, SYMBOLS_PER_SLOT, peak_rate_mbps, tdd_fractions
 from fivegbench.nr.mcs import mcs_table as _mcs_table
 from fivegbench.nr.numerology import mu_from_scs
+from fivegbench.sim.world import World
 
 __all__ = [
     "BLER_SLOPE_PER_DB",
@@ -768,3 +769,21 @@ def link_state(
         dl_loss=loss_dl,
         ul_loss=loss_ul,
     )
+
+
+def world_link(world: World) -> RadioLink | None:
+    """The radio link for the simulated world now: the gNB's carrier and TX power through the
+    attenuator; None while the gNB is not transmitting (no cell)."""
+    with world.lock:
+        gnb = world.gnb
+        if not gnb.rf_on:
+            return None
+        arguments = (
+            gnb.tx_power_dbm,
+            world.attenuation_db,
+            gnb.bandwidth_hz,
+            gnb.scs_hz,
+            gnb.tdd_pattern,
+            gnb.special_slot,
+        )
+    return link_state(*arguments)

@@ -308,7 +308,8 @@ class LocalServer:
         self.program = program or tool
         self.ready_timeout_s = ready_timeout_s
         if tool == "iperf3":
-            args = [self.program, "-s", "--json", "-B", bind, "-p", str(port)]
+            # -i 0.1: the server reports its (receiver) intervals finely too, for the UL series
+            args = [self.program, "-s", "--json", "-i", "0.1", "-B", bind, "-p", str(port)]
         else:
             args = [self.program, "server", "-b", host_port(bind, port), "-i", "0"]
         self.args: list[str] = [*netns_prefix(netns), *args]

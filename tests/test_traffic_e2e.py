@@ -1,0 +1,113 @@
+"""Traffic end to end on the simulated bench: real iperf3 through the emulated radio link, the
+attenuator driving the radio model, namespaces removed afterwards (also after a SIGINT)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from fivegbench.sim.link import available, list_namespaces
+from fivegbench.sim.radio import link_state
+
+ROOT = Path(__file__).resolve().parent.parent
+SHORT = ROOT / "tests/data/plans/throughput-vs-pathloss.yaml"
+
+pytestmark = pytest.mark.skipif(available() is not None, reason=f"link emulator: {available()}")
+
+
+def namespaces_of(pid: int) -> list[str]:
+    return [ns for ns in list_namespaces() if ns.endswith(f"-{pid}")]
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    results = tmp_path_factory.mktemp("traffic")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fivegbench", "run", str(SHORT), "--results", str(results)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stdout, stderr = proc.communicate(timeout=300)
+    (run_dir,) = [p for p in results.iterdir() if p.is_dir()]
+    lines = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
+    return proc, stdout + stderr, run_dir, lines
+
+
+def test_the_short_plan_measures_every_point(short_run):
+    proc, output, _, lines = short_run
+    assert proc.returncode in (0, 1), output
+    assert len(lines) == 6 and all(line["verdict"] != "ERROR" for line in lines)
+
+
+@pytest.mark.parametrize("step", ["DL TCP throughput vs attenuation", "UL TCP throughput vs attenuation"])
+def test_throughput_falls_with_attenuation_and_never_exceeds_the_peak(short_run, step):
+    _, _, _, lines = short_run
+    points = [line for line in lines if line["step"] == step]
+    throughput = [line["values"]["throughput"]["value"] for line in points]
+    peaks = [line["values"]["peak_rate"]["value"] for line in points]
+    assert all(later <= 1.03 * earlier for earlier, later in itertools.pairwise(throughput))
+    assert throughput[-1] < 0.8 * throughput[0]
+    assert all(t <= p for t, p in zip(throughput, peaks, strict=True))
+
+
+@pytest.mark.parametrize("direction", ["dl", "ul"])
+def test_the_measured_goodput_is_the_capacity_the_world_imposes(short_run, direction):
+    # the radio model is the simulated world's truth here: the chain attenuator -> model ->
+    # emulator -> kernel TCP -> iperf3 -> reducer must give it back
+    _, _, _, lines = short_run
+    for line in lines:
+        if line["conditions"]["direction"] != direction:
+            continue
+        attenuation = float(line["point"]["attenuation"].removesuffix(" dB"))
+        link = link_state(43.0, attenuation, 100e6, 30e3, "DDDSU", "10:2:2")
+        capacity = (link.dl_rate_bps if direction == "dl" else link.ul_rate_bps) / 1e6
+        # 2 s of TCP, slow start included, on a 2-core machine also running the emulator: 15 %
+        assert line["values"]["throughput"]["value"] == pytest.approx(capacity, rel=0.15), attenuation
+
+
+def test_each_run_is_kept_verbatim_and_judged_with_its_interval(short_run):
+    _, _, run_dir, lines = short_run
+    for line in lines:
+        capture = run_dir / line["conditions"]["capture"]
+        assert json.loads(capture.read_text())["start"]["test_start"]["protocol"] == "TCP"
+        interval = line["conditions"]["intervals"]["throughput"]
+        assert interval["low"] <= line["values"]["throughput"]["value"] <= interval["high"]
+
+
+def test_the_run_left_no_namespace_behind(short_run):
+    proc, _, _, _ = short_run
+    assert namespaces_of(proc.pid) == []
+
+
+def test_a_sigint_leaves_no_namespace_behind(tmp_path):
+    results = tmp_path / "results"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fivegbench", "run", str(SHORT), "--results", str(results)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not namespaces_of(proc.pid):
+            time.sleep(0.05)
+        assert namespaces_of(proc.pid), "the run never built its emulated link"
+        os.kill(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 3, stderr
+    assert namespaces_of(proc.pid) == []
