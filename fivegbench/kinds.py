@@ -174,6 +174,40 @@ _TRAFFIC_KINDS = (
         },
         measure="fivegbench.measure.traffic:traffic_throughput",
     ),
+    Kind(
+        name="traffic.latency",
+        doc="irtt round-trip and one-way delay percentiles, unloaded or under an iperf3 load",
+        params={
+            "interval": ParamSpec("time", 0.001, 1.0, default=0.01, doc="time between probes"),
+            "length": ParamSpec("int", 0, 65507, default=0, doc="probe size, bytes (0: irtt's smallest)"),
+            "duration": ParamSpec("time", 0.1, 3600.0, default=10.0, doc="time spent probing"),
+            "load": ParamSpec(
+                "mapping",
+                fields=(
+                    ("direction", choice("dl", "ul", "bidir")),
+                    ("streams", ParamSpec("int", 1, 128, default=1)),
+                ),
+                doc="an iperf3 TCP flow during the probes, e.g. {direction: dl, streams: 4}",
+            ),
+            "attenuation": ATTENUATION,
+        },
+        roles=frozenset({"gnb", "traffic"}),
+        optional_roles=frozenset({"ue"}),
+        values={
+            "rtt_p50": "ms",
+            "rtt_p90": "ms",
+            "rtt_p99": "ms",
+            "rtt_p999": "ms",
+            "rtt_min": "ms",
+            "rtt_max": "ms",
+            "owd_up_p50": "ms",
+            "owd_down_p50": "ms",
+            "ipdv_p50": "ms",
+            "loss": "%",
+            "samples": "",
+        },
+        measure="fivegbench.measure.latency:traffic_latency",
+    ),
 )
 
 KINDS: Mapping[str, Kind] = MappingProxyType({kind.name: kind for kind in (*_DECLARED, *_TRAFFIC_KINDS)})

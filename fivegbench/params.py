@@ -18,8 +18,8 @@ from typing import Any
 from fivegbench import units
 from fivegbench.describe import describe
 
-Scalar = float | int | str
-"""What a step parameter holds once parsed."""
+Scalar = float | int | str | dict[str, "float | int | str"]
+"""What a step parameter holds once parsed (a mapping parameter holds its parsed fields)."""
 
 
 @lru_cache(maxsize=4096)
@@ -58,6 +58,8 @@ class ParamSpec:
     doc: str = ""
     multiple_of: float | None = None
     """A number must be a whole multiple of this (iperf3 takes whole seconds)."""
+    fields: tuple[tuple[str, ParamSpec], ...] = ()
+    """A ``mapping`` parameter's keys and how each is written (``load: {direction: dl}``)."""
 
     @property
     def unit(self) -> str:
@@ -70,15 +72,19 @@ class ParamSpec:
 
     @property
     def numeric(self) -> bool:
-        return self.kind != "choice"
+        return self.kind not in ("choice", "mapping")
 
     def text(self, value: Scalar) -> str:
         if isinstance(value, str):
             return value
+        if isinstance(value, dict):
+            return ", ".join(f"{k} {dict(self.fields)[k].text(v)}" for k, v in value.items())
         return units.format_value(value, self.unit) if self.unit else f"{value:g}"
 
     def parse_raw(self, value: object) -> Scalar:
         """The value in the spec's unit, without the range check. Raises ValueError."""
+        if self.kind == "mapping":
+            return self._parse_mapping(value)
         if self.kind == "choice":
             if not isinstance(value, str) or value not in self.choices:
                 shown = repr(value) if isinstance(value, str) else describe(value)
@@ -90,9 +96,29 @@ class ParamSpec:
             return value
         return parse_quantity(value, self.kind)
 
+    def _parse_mapping(self, value: object) -> dict[str, Any]:
+        fields = dict(self.fields)
+        if not isinstance(value, dict):
+            raise ValueError(f"expected a mapping with keys {', '.join(fields)}, got {describe(value)}")
+        unknown = [key for key in value if key not in fields]
+        if unknown:
+            raise ValueError(f"unknown key '{unknown[0]}' (expected one of: {', '.join(fields)})")
+        parsed: dict[str, Any] = {}
+        for key, spec in fields.items():
+            if key in value:
+                try:
+                    parsed[key] = spec.parse(value[key])
+                except ValueError as exc:
+                    raise ValueError(f"{key}: {exc}") from None
+            elif spec.default is not None:
+                parsed[key] = spec.default
+            else:
+                raise ValueError(f"missing required key '{key}'")
+        return parsed
+
     def check(self, value: Scalar) -> Scalar:
         """Raise ValueError when a number is outside the spec's range."""
-        if isinstance(value, str):
+        if isinstance(value, str | dict):
             return value
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
             lo = self.text(self.lo) if self.lo is not None else "-inf"
@@ -109,6 +135,13 @@ class ParamSpec:
         parsed = self.parse_raw(value)
         self.check(parsed)
         return parsed
+
+
+def number(value: object) -> float:
+    """A parsed numeric parameter as a float (TypeError for text or a mapping: a bug, not input)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {value!r}")
+    return float(value)
 
 
 def choice(*options: str, default: str | None = None, doc: str = "") -> ParamSpec:

@@ -14,6 +14,7 @@ from typing import Any
 from fivegbench import kinds, units
 from fivegbench.bench import LoadedBench, check_plan_safety
 from fivegbench.errors import PlanError
+from fivegbench.params import number
 from fivegbench.plan.expand import Step
 from fivegbench.plan.load import LoadedPlan
 
@@ -33,7 +34,7 @@ def check(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench) -> None
         if attenuator is None:
             raise error(step, "attenuation", f"sets an attenuation, but {bench.file} has no attenuator role")
         most = attenuator.limits.max_attenuation
-        if most is not None and float(wanted) > most:
+        if most is not None and number(wanted) > most:
             raise error(step, "attenuation", f"{wanted:g} dB is above the bench attenuator's {most:g} dB")
     _check_traffic(loaded, steps, bench, error)
     checked: set[int] = set()
@@ -67,7 +68,7 @@ def _check_traffic(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench
                 )
         if step.params.get("protocol") == "udp" and step.params.get("rate") is None:
             raise loaded.error(where, "a UDP step needs a 'rate' (the offered load)")
-        if step.params.get("protocol") == "udp" and int(step.params.get("length") or 0) > 65507:
+        if step.params.get("protocol") == "udp" and number(step.params.get("length") or 0) > 65507:
             raise error(step, "length", "a UDP datagram carries at most 65507 bytes")
 
 

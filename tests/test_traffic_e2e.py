@@ -19,6 +19,7 @@ from fivegbench.sim.radio import link_state
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = ROOT / "tests/data/plans/throughput-vs-pathloss.yaml"
+LATENCY = ROOT / "tests/data/plans/latency.yaml"
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=f"link emulator: {available()}")
 
@@ -111,3 +112,40 @@ def test_a_sigint_leaves_no_namespace_behind(tmp_path):
             proc.communicate()
     assert proc.returncode == 3, stderr
     assert namespaces_of(proc.pid) == []
+
+
+@pytest.fixture(scope="module")
+def latency_lines(tmp_path_factory):
+    results = tmp_path_factory.mktemp("latency")
+    proc = subprocess.run(
+        [sys.executable, "-m", "fivegbench", "run", str(LATENCY), "--results", str(results)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    (run_dir,) = [p for p in results.iterdir() if p.is_dir()]
+    return [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
+
+
+def test_latency_under_load_is_the_queue_users_feel(latency_lines):
+    idle = [line for line in latency_lines if line["conditions"]["load"] == "none"]
+    loaded = [line for line in latency_lines if line["conditions"]["load"] == "dl TCP, 4 stream(s)"]
+    assert len(idle) == len(loaded) == 2
+    for quiet, busy in zip(idle, loaded, strict=True):
+        # the downlink queue fills: the downlink one-way delay grows, the uplink's does not
+        assert busy["values"]["owd_down_p50"]["value"] > quiet["values"]["owd_down_p50"]["value"] + 5.0
+        up_quiet, up_busy = quiet["values"]["owd_up_p50"]["value"], busy["values"]["owd_up_p50"]["value"]
+        assert up_busy == pytest.approx(up_quiet, abs=1.0)
+
+
+def test_idle_rtt_is_the_modelled_air_interface_delay(latency_lines):
+    # one-way delays of the radio model (TDD wait, processing, HARQ, core) at 0 dB, both ways
+    link = link_state(43.0, 0.0, 100e6, 30e3, "DDDSU", "10:2:2")
+    modelled_ms = (link.dl_delay_s + link.ul_delay_s) * 1e3
+    for line in latency_lines:
+        if line["conditions"]["load"] == "none":
+            # the emulator itself adds ~0.25 ms per direction (measured in benchmarks/traffic.py)
+            assert line["values"]["rtt_p50"]["value"] == pytest.approx(modelled_ms, abs=1.0)
+            assert line["conditions"]["one_way_valid"] is True

@@ -31,6 +31,7 @@ from fivegbench.params import (
     TX_POWER,
     ParamSpec,
     Scalar,
+    number,
     parse_quantity,
 )
 from fivegbench.plan.yamlsafe import PathElem, StrictModel, at, describe, unknown_key
@@ -298,7 +299,7 @@ def _sweep_axis(
                 raise at((*where, key), f"missing required key '{key}'")
             try:
                 kind_spec = ParamSpec(spec.step_kind) if key == "step" else spec
-                parsed[key] = float(kind_spec.parse_raw(raw[key]))
+                parsed[key] = number(kind_spec.parse_raw(raw[key]))
             except ValueError as exc:
                 raise at((*where, key), str(exc)) from None
         start, stop, step = parsed["start"], parsed["stop"], parsed["step"]
