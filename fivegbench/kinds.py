@@ -27,11 +27,12 @@ from fivegbench.verdict import Requirement, explicit_requirements
 class Preset:
     """A named limit set for one kind: the builder and how its arguments come from the plan.
 
-    ``arguments(cell, dut)`` raises ValueError when the plan lacks a declaration it needs.
+    ``arguments(cell, dut, params)`` (the step's cell, the plan's DUT, the step's parameters)
+    raises ValueError when the plan lacks a declaration it needs.
     """
 
     builder: Callable[..., list[Requirement]]
-    arguments: Callable[[Any, Any], dict[str, Any]]
+    arguments: Callable[[Any, Any, Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def _category(dut: Any) -> str:
     return getattr(dut, "category", None) or "A"
 
 
-def _rf_power_arguments(cell: Any, dut: Any) -> dict[str, Any]:
+def _rf_power_arguments(cell: Any, dut: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "rated_output_power_dbm": float(_declared(dut, "rated_output_power", "rf.power")),
         "configured_power_dbm": float(cell.tx_power),
@@ -73,7 +74,7 @@ def _rf_power_arguments(cell: Any, dut: Any) -> dict[str, Any]:
     }
 
 
-def _rf_aclr_arguments(cell: Any, dut: Any) -> dict[str, Any]:
+def _rf_aclr_arguments(cell: Any, dut: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "bs_class": _declared(dut, "bs_class", "rf.aclr"),
         "category": _category(dut),
@@ -82,11 +83,11 @@ def _rf_aclr_arguments(cell: Any, dut: Any) -> dict[str, Any]:
     }
 
 
-def _rf_obw_arguments(cell: Any, dut: Any) -> dict[str, Any]:
+def _rf_obw_arguments(cell: Any, dut: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     return {"channel_bandwidth_hz": float(cell.bandwidth)}
 
 
-def _rf_sem_arguments(cell: Any, dut: Any) -> dict[str, Any]:
+def _rf_sem_arguments(cell: Any, dut: Any, params: Mapping[str, Any]) -> dict[str, Any]:
     return {"category": _category(dut), "bs_class": _declared(dut, "bs_class", "rf.sem"), "band": cell.band}
 
 
@@ -173,6 +174,11 @@ _TRAFFIC_KINDS = (
             "sinr": "dB",
         },
         measure="fivegbench.measure.traffic:traffic_throughput",
+        presets={
+            "itu-m2410-indicative": Preset(
+                presets.traffic_throughput_itu, lambda cell, dut, params: {"direction": params["direction"]}
+            )
+        },
     ),
     Kind(
         name="traffic.latency",
@@ -207,6 +213,7 @@ _TRAFFIC_KINDS = (
             "samples": "",
         },
         measure="fivegbench.measure.latency:traffic_latency",
+        presets={"itu-m2410-indicative": Preset(presets.traffic_latency_itu, lambda cell, dut, params: {})},
     ),
 )
 
@@ -239,7 +246,7 @@ def requirements_for(step: Any, dut: Any) -> list[Requirement]:
         preset = kind.presets.get(limits)
         if preset is None:
             raise ValueError(f"limits preset {limits!r} has no limits for {step.kind!r}")
-        return preset.builder(**preset.arguments(step.cell, dut))
+        return preset.builder(**preset.arguments(step.cell, dut, step.params))
     declared = KINDS[step.kind].values
     table: dict[str, dict[str, object]] = {}
     for name, limit in limits.items():

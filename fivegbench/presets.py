@@ -18,7 +18,14 @@ from fivegbench.nr.masks import obue_mask
 from fivegbench.reduce.aclr import ADJACENT_CHANNELS
 from fivegbench.verdict import Limit, Requirement
 
-__all__ = ["rf_aclr_3gpp", "rf_obw_3gpp", "rf_power_3gpp", "rf_sem_3gpp"]
+__all__ = [
+    "rf_aclr_3gpp",
+    "rf_obw_3gpp",
+    "rf_power_3gpp",
+    "rf_sem_3gpp",
+    "traffic_latency_itu",
+    "traffic_throughput_itu",
+]
 
 
 def _status_note(*numbers: req.SpecNumber) -> str:
@@ -183,3 +190,54 @@ def rf_sem_3gpp(category: str, bs_class: str, band: str) -> list[Requirement]:
             ),
         )
     ]
+
+
+ITU_NOTE = "IMT-2020 evaluation target (ITU-R M.2410-0), not a conformance limit: indicative only [V2]"
+#: ITU-R M.2410-0 user experienced data rate (5th percentile user throughput, Dense Urban eMBB).
+ITU_USER_RATE_MBIT_S = {"dl": 100.0, "ul": 50.0}
+#: ITU-R M.2410-0 user-plane latency, one way, eMBB (URLLC: 1 ms), ms.
+ITU_USER_PLANE_LATENCY_MS = 4.0
+
+
+def traffic_throughput_itu(direction: str) -> list[Requirement]:
+    """User experienced data rate (ITU-R M.2410-0): ``throughput`` ≥ 100 Mbit/s DL, 50 UL.
+
+    M.2410 states it as the 5th percentile of user throughput in a Dense Urban network; one UE
+    on a bench measures one user, so the figure is indicative. A bidirectional step has no single
+    target and is refused (ValueError).
+    """
+    if direction not in ITU_USER_RATE_MBIT_S:
+        raise ValueError("itu-m2410-indicative judges dl or ul throughput, not bidir")
+    target = ITU_USER_RATE_MBIT_S[direction]
+    limit = Limit(
+        value="throughput",
+        low=target,
+        high=None,
+        unit="Mbit/s",
+        minimum_requirement=target,
+        clause="ITU-R M.2410-0 user experienced data rate",
+        note=f"{direction.upper()} {target:g} Mbit/s; {ITU_NOTE}",
+    )
+    return [Requirement("user_experienced_data_rate", (limit,))]
+
+
+def traffic_latency_itu() -> list[Requirement]:
+    """User-plane latency (ITU-R M.2410-0): 4 ms one way for eMBB, judged from the round trip:
+    ``rtt_p50`` ≤ 8 ms, i.e. RTT/2 ≤ 4 ms assuming equal delays both ways (the record says so).
+
+    M.2410 defines it for small packets on an unloaded link; the URLLC target (1 ms) is not
+    judged by this preset.
+    """
+    limit = Limit(
+        value="rtt_p50",
+        low=None,
+        high=2 * ITU_USER_PLANE_LATENCY_MS,
+        unit="ms",
+        minimum_requirement=ITU_USER_PLANE_LATENCY_MS,
+        clause="ITU-R M.2410-0 user-plane latency (eMBB)",
+        note=(
+            f"one-way {ITU_USER_PLANE_LATENCY_MS:g} ms judged from RTT/2 (assumes symmetric delays; "
+            f"unloaded, small packets); {ITU_NOTE}"
+        ),
+    )
+    return [Requirement("user_plane_latency", (limit,))]

@@ -350,11 +350,17 @@ def _loop(ctx: RunContext, instruments: Instruments, journal: Journal, tally: Ta
     gnb = instruments.get("gnb")
     setup = GnbSetup(gnb) if gnb is not None else None
     attenuator = AttenuatorSetup(instruments.get("attenuator"))
+    skipping: int | None = None  # the plan step whose remaining points are skipped
     for step in ctx.steps:
         if ctx.stop.requested:
             return "aborted"
         ctx.display.step_started(step)
-        record = _measure_one(ctx, mctx, setup, attenuator, step)
+        if step.plan_step == skipping:
+            record = _record(
+                step, Verdict.SKIPPED, utc_now(), error="not run: an earlier point of this step failed"
+            )
+        else:
+            record = _measure_one(ctx, mctx, setup, attenuator, step)
         with ctx.stop.critical():
             journal.append(record)
             tally.add(record)
@@ -364,6 +370,8 @@ def _loop(ctx: RunContext, instruments: Instruments, journal: Journal, tally: Ta
             raise ResultsError(failure)
         if record.verdict == Verdict.ERROR.value and step.on_error == "stop":
             return "stopped on error"
+        if record.verdict == Verdict.ERROR.value and step.on_error == "skip-step":
+            skipping = step.plan_step
     return "completed"
 
 

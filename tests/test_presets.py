@@ -232,7 +232,7 @@ def test_end_to_end_aclr(carrier_dbm: float, adjacent_aclr: float, expected: Ver
 
 def _step(kind: str, limits: object, tx_power: float = 40.0, band: str = "n78") -> SimpleNamespace:
     cell = SimpleNamespace(tx_power=tx_power, center_frequency=3.5e9, band=band)
-    return SimpleNamespace(kind=kind, limits=limits, cell=cell)
+    return SimpleNamespace(kind=kind, limits=limits, cell=cell, params={})
 
 
 DUT = SimpleNamespace(rated_output_power=46.0, bs_class="wide_area", category="B")
@@ -285,3 +285,39 @@ def test_sem_preset_relaxes_the_mask_by_an_unverified_tolerance():
     (limit,) = requirement.alternatives
     assert limit.value == "sem_margin" and limit.low == -1.5 and limit.minimum_requirement == 0.0
     assert limit.tolerance_unverified
+
+
+# --- itu-m2410-indicative: evaluation targets, said to be indicative -------------------------------
+def test_itu_throughput_targets_per_direction() -> None:
+    for direction, target in (("dl", 100.0), ("ul", 50.0)):
+        (req,) = requirements_for(
+            SimpleNamespace(
+                kind="traffic.throughput",
+                limits="itu-m2410-indicative",
+                cell=None,
+                params={"direction": direction},
+            ),
+            DUT,
+        )
+        (limit,) = req.alternatives
+        assert (limit.value, limit.low, limit.unit) == ("throughput", target, "Mbit/s")
+        assert "not a conformance limit" in limit.note
+    with pytest.raises(ValueError, match="not bidir"):
+        requirements_for(
+            SimpleNamespace(
+                kind="traffic.throughput",
+                limits="itu-m2410-indicative",
+                cell=None,
+                params={"direction": "bidir"},
+            ),
+            DUT,
+        )
+
+
+def test_itu_latency_is_judged_from_half_the_round_trip() -> None:
+    (req,) = requirements_for(
+        SimpleNamespace(kind="traffic.latency", limits="itu-m2410-indicative", cell=None, params={}), DUT
+    )
+    (limit,) = req.alternatives
+    assert (limit.value, limit.high, limit.unit, limit.minimum_requirement) == ("rtt_p50", 8.0, "ms", 4.0)
+    assert "RTT/2" in limit.note

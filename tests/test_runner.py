@@ -381,3 +381,28 @@ def test_a_journal_that_cannot_be_written_stops_the_run_without_a_torn_line(tmp_
     text = (tmp_path / "journal.jsonl").read_text()
     assert text.endswith("\n") and [json.loads(line)["verdict"] for line in text.splitlines()] == ["PASS"]
     assert record.counts == {"PASS": 1, "SKIPPED": 2}
+
+
+def test_skip_step_skips_the_rest_of_that_step_only(tmp_path):
+    text = (
+        PLAN.replace("ON_ERROR", "skip-step")
+        + """
+  - name: second
+    measure: rf.power
+    limits: {channel_power: {min: 29 dBm, max: 40 dBm}}
+"""
+    )
+    loaded = parse_plan(text, file="p.yaml")
+    ctx = make_context(tmp_path, echo_power)
+
+    def first_point_breaks(mctx, step):
+        if step.index == 1:
+            raise InstrumentError("traffic", "iperf3", None, "unable to connect to server")
+        return echo_power(mctx, step)
+
+    ctx.loaded_plan, ctx.steps = loaded, expand(loaded)
+    ctx.measurements = {"rf.power": first_point_breaks}
+    record = execute(ctx)
+    assert [line["verdict"] for line in journal(tmp_path)] == ["ERROR", "SKIPPED", "SKIPPED", "PASS"]
+    assert record.status == "completed" and record.exit_code == 3
+    assert "an earlier point of this step failed" in journal(tmp_path)[1]["error"]

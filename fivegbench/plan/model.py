@@ -53,7 +53,8 @@ TEST_MODELS: tuple[str, ...] = (
 
 BS_CLASSES: tuple[str, ...] = ("wide_area", "medium_range", "local_area")
 BS_CATEGORIES: tuple[str, ...] = ("A", "B")
-ON_ERROR: tuple[str, ...] = ("stop", "continue")
+ON_ERROR: tuple[str, ...] = ("stop", "continue", "skip-step")
+"""After an ERROR: stop the run, continue with the next point, or skip the rest of that step."""
 
 
 # --------------------------------------------------------------------------- parameters
