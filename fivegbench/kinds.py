@@ -149,6 +149,7 @@ _TRAFFIC = {
     "streams": ParamSpec("int", 1, 128, default=1, doc="parallel streams"),
     "rate": ParamSpec("rate", 1e3, 100e9, doc="offered rate, all streams together (UDP: required)"),
     "length": ParamSpec("int", 16, 1048576, doc="bytes per write (UDP: datagram payload, at most 65507)"),
+    "window": ParamSpec("int", 4096, 268435456, doc="socket buffer, bytes (iperf3 -w)"),
     "layers_dl": ParamSpec("int", 1, 8, default=4, doc="MIMO layers of the peak rate, DL"),
     "layers_ul": ParamSpec("int", 1, 4, default=1, doc="MIMO layers of the peak rate, UL"),
     "attenuation": ATTENUATION,
@@ -214,6 +215,36 @@ _TRAFFIC_KINDS = (
         },
         measure="fivegbench.measure.latency:traffic_latency",
         presets={"itu-m2410-indicative": Preset(presets.traffic_latency_itu, lambda cell, dut, params: {})},
+    ),
+    Kind(
+        name="traffic.capacity",
+        doc="RFC 2544-style binary search for the highest UDP rate with loss at or below a threshold",
+        params={
+            "direction": choice("dl", "ul", default="dl"),
+            "loss_threshold": ParamSpec("percent", 0.0, 100.0, default=0.0, doc="0 %: RFC 2544's zero loss"),
+            "resolution": ParamSpec(
+                "rate", 1e3, 10e9, default=1e6, doc="stop when the bracket is this narrow"
+            ),
+            "trial_duration": ParamSpec(
+                "time", 1.0, 600.0, default=5.0, multiple_of=1.0, doc="per trial, whole s"
+            ),
+            "max_rate": ParamSpec("rate", 1e3, 100e9, doc="first trial (default: the TS 38.306 peak)"),
+            "length": ParamSpec("int", 16, 65507, default=1400, doc="datagram payload, bytes"),
+            "window": ParamSpec(
+                "int",
+                4096,
+                268435456,
+                default=8388608,
+                doc="socket buffer, bytes (a UDP receiver needs room)",
+            ),
+            "layers_dl": _TRAFFIC["layers_dl"],
+            "layers_ul": _TRAFFIC["layers_ul"],
+            "attenuation": ATTENUATION,
+        },
+        roles=frozenset({"gnb", "traffic"}),
+        optional_roles=frozenset({"ue"}),
+        values={"capacity": "Mbit/s", "trials": ""},
+        measure="fivegbench.measure.capacity:traffic_capacity",
     ),
 )
 

@@ -30,6 +30,7 @@ from fivegbench.drivers.traffic.iperf3 import Iperf3Result, Iperf3Settings
 from fivegbench.errors import BenchError
 from fivegbench.measure.base import MeasureContext, Outcome
 from fivegbench.nr.datarate import peak_rate_mbps, tdd_fractions
+from fivegbench.params import number
 from fivegbench.record import Value
 from fivegbench.reduce.stats import Interval, mean_interval, series_mean_interval
 
@@ -66,6 +67,7 @@ def traffic_throughput(ctx: MeasureContext, step: Any) -> Outcome:
         rate_bps=None if rate is None else float(rate) / streams,  # iperf3's -b is per stream
         length=None if params.get("length") is None else int(params["length"]),
         interval_s=REPORT_INTERVAL_S,
+        window_bytes=None if params.get("window") is None else int(number(params["window"])),
     )
     result = traffic.iperf3(settings)
     capture = _save(ctx, step, result)
@@ -77,7 +79,7 @@ def traffic_throughput(ctx: MeasureContext, step: Any) -> Outcome:
     values["throughput"] = Value(interval.estimate, "Mbit/s")
     values["throughput_ci_low"] = Value(interval.low, "Mbit/s")
     values["throughput_ci_high"] = Value(interval.high, "Mbit/s")
-    peak = _peak_mbps(step, direction, params)
+    peak = peak_rate_mbps_for(step, direction, params)
     values["peak_rate"] = Value(peak, "Mbit/s")
     values["efficiency"] = Value(100.0 * interval.estimate / peak, "%")
     if protocol == "tcp":
@@ -125,7 +127,9 @@ def _layers(direction: str, params: dict[str, Any]) -> str:
     )
 
 
-def _peak_mbps(step: Any, direction: str, params: dict[str, Any]) -> float:
+def peak_rate_mbps_for(step: Any, direction: str, params: dict[str, Any]) -> float:
+    """TS 38.306 §4.1.2 peak of the step's carrier in ``direction`` (both for ``bidir``), Mbit/s:
+    ``layers_dl``/``layers_ul`` layers, 256QAM, times the TDD share of that direction."""
     cell = step.cell
     special = ":".join(map(str, cell.special_slot)) if cell.special_slot else None
     share = tdd_fractions(cell.tdd_pattern, special)

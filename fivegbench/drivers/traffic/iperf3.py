@@ -93,10 +93,19 @@ class Iperf3Settings:
     1..1048576 for TCP; None keeps iperf3's default."""
     interval_s: float = 1.0
     """Reporting interval of the per-interval series, s, 0.1..60 (``-i``)."""
+    window_bytes: int | None = None
+    """Socket buffer size, bytes, 4096..268435456 (``-w``; the kernel may cap it); a UDP
+    receiver at a high rate drops datagrams when its buffer is small."""
 
     def __post_init__(self) -> None:
         check_host(self.server)
         check_port(self.port)
+        if self.window_bytes is not None and (
+            isinstance(self.window_bytes, bool)
+            or not isinstance(self.window_bytes, int)
+            or not 4096 <= self.window_bytes <= 268435456
+        ):
+            raise ValueError(f"window must be 4096..268435456 bytes, not {self.window_bytes!r}")
         if self.protocol not in ("tcp", "udp"):
             raise ValueError(f"protocol must be 'tcp' or 'udp', not {self.protocol!r}")
         if self.direction not in ("dl", "ul", "bidir"):
@@ -164,6 +173,8 @@ def build_args(settings: Iperf3Settings, program: str = "iperf3") -> list[str]:
         args += ["-b", str(round(settings.rate_bps))]
     if settings.length is not None:
         args += ["-l", str(settings.length)]
+    if settings.window_bytes is not None:
+        args += ["-w", str(settings.window_bytes)]
     args.append("--get-server-output")
     return args
 
