@@ -295,6 +295,8 @@ class Opener:
             transport.open()
             self.stack.callback(transport.close)
         driver = spec.build(transport, config, profile)
+        if spec.link == "process":  # what it started (local servers) ends with the run
+            self.stack.callback(driver.close)
         self.instruments.add(role, driver)
         return driver
 

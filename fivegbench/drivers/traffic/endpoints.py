@@ -10,9 +10,9 @@ Resource syntax (the bench's ``resource`` of the ``traffic`` role)::
                                             ... and fivegbench starts the server in namespace core0
 
 A server named without ``server_netns`` is somebody else's (behind the core network): it must
-already be running. A server fivegbench starts is started for each test and stopped after it,
-so nothing is left running between steps. The simulated bench's link emulator answers with the
-last form.
+already be running. A server fivegbench starts is started at its first test and stopped when the
+endpoints are closed (the end of the run, whatever ended it), so each test pays no start-up. The
+simulated bench's link emulator answers with the last form.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import contextlib
 import logging
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from urllib.parse import parse_qs
@@ -90,6 +91,9 @@ class TrafficEndpoints:
         self.role = role
         self.iperf3_port = iperf3_port
         self.irtt_port = irtt_port
+        self._servers = contextlib.ExitStack()
+        self._started: set[str] = set()
+        self._lock = threading.Lock()  # latency under load asks for both servers at once
 
     @property
     def server(self) -> str:
@@ -126,14 +130,23 @@ class TrafficEndpoints:
 
     @contextlib.contextmanager
     def _server(self, tool: ServerTool, port: int) -> Iterator[None]:
-        if not self.endpoints.start_server:
-            yield
-            return
-        server = LocalServer(
-            tool, self.iolog, self.server, port, role=f"{self.role}-server", netns=self.endpoints.server_netns
-        )
-        with server:
-            yield
+        """The tool's server is running for the body (started at the first test, kept)."""
+        with self._lock:
+            if self.endpoints.start_server and tool not in self._started:
+                server = LocalServer(
+                    tool,
+                    self.iolog,
+                    self.server,
+                    port,
+                    role=f"{self.role}-server",
+                    netns=self.endpoints.server_netns,
+                )
+                self._servers.enter_context(server)
+                self._started.add(tool)
+        yield
 
     def close(self) -> None:
-        """Nothing stays open between tests."""
+        """Stop the servers fivegbench started."""
+        with self._lock:
+            self._started.clear()
+            self._servers.close()
