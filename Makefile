@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/io.py
 	$(BIN)/python benchmarks/reduce.py
 	$(BIN)/python benchmarks/evm.py
+	$(BIN)/python benchmarks/traffic.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
