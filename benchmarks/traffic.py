@@ -9,18 +9,24 @@ is missed, 2 if the emulator cannot run here. Targets (issue #7, Performance):
   median added one-way delay (irtt) vs the model's 5 ms, each direction  within ±0.2 ms
 The added delay is the median one-way delay with the model's delay minus the median with none,
 so the bridge's own latency (shown as "base one-way delay", no target) is not counted twice.
-Harness figures (overhead per traffic step, sweep duration) belong in this file too.
+Harness (a 17-point attenuation sweep, 5 s per point, through `fivegbench run`):
+  the sweep's time                                                       <= 1.10 x 17 x 5 s
+  the harness's own time between one iperf3 run and the next             < 200 ms (median)
 """
 
 from __future__ import annotations
 
 import json
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 
 from fivegbench.sim.link import LinkEmulator, LinkState, available, constant
 
@@ -120,12 +126,85 @@ def emulator_figures() -> list[Row]:
     return rows
 
 
+SWEEP_PLAN = """
+trial: harness timing
+dut: {vendor: V, model: M}
+cell: {band: n78, center_frequency: 3750 MHz, bandwidth: 100 MHz, scs: 30 kHz,
+       tdd_pattern: DDDSU, special_slot: "10:2:2", tx_power: 43 dBm}
+steps:
+  - name: sweep
+    measure: traffic.throughput
+    direction: dl
+    duration: 5 s
+    omit: 0 s
+    sweep: {attenuation: {start: 0 dB, stop: 40 dB, step: 2.5 dB}}
+"""
+
+
+def harness_figures() -> list[Row]:
+    """A 17-point, 5 s-per-point attenuation sweep through `fivegbench run` on the simulated
+    bench: its wall time against 17 x 5 s plus set-up, and the harness's own time per step (from
+    one iperf3 exit to the next iperf3 start, read from io.log)."""
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        plan = Path(tmp) / "sweep.yaml"
+        plan.write_text(SWEEP_PLAN)
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "fivegbench", "run", str(plan), "--results", tmp],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        wall = time.monotonic() - started
+        (run_dir,) = [p for p in Path(tmp).iterdir() if p.is_dir()]
+        lines = (run_dir / "io.log").read_text().splitlines()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"the sweep failed (exit {proc.returncode}): {proc.stderr[-500:]}")
+
+    def stamp(line: str) -> float:
+        return datetime.strptime(line.split("  ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
+
+    starts = [stamp(x) for x in lines if re.search(r"  traffic  >  .*iperf3 --json", x)]
+    ends = [stamp(x) for x in lines if re.search(r"  traffic  <  exit ", x)]
+    gaps = [b - a for a, b in zip(ends, starts[1:], strict=False)]
+    tool_s = [b - a for a, b in zip(starts, ends, strict=False)]
+    first, last = starts[0], ends[-1]
+    setup = wall - (last - first)
+    budget = 17 * 5.0
+    return [
+        (
+            "17-point sweep, 5 s each: sweep time (s)",
+            last - first,
+            budget,
+            "<= 1.10 x 17 x 5 s",
+            last - first <= 1.1 * budget,
+        ),
+        ("  set-up and wrap-up around it (s)", setup, float("nan"), "(info)", True),
+        (
+            "harness time between tool runs, median (ms)",
+            1e3 * statistics.median(gaps),
+            200.0,
+            "< 200 ms",
+            statistics.median(gaps) < 0.2,
+        ),
+        (
+            "iperf3's own time beyond -t, median (ms)",
+            1e3 * (statistics.median(tool_s) - 5.0),
+            float("nan"),
+            "(info)",
+            True,
+        ),
+    ]
+
+
 def main() -> int:
     why = available()
     if why is not None:
         print(why)
         return 2
-    rows = emulator_figures()
+    rows = emulator_figures() + harness_figures()
     print(f"{'figure':<42} {'ours':>10} {'baseline':>10} {'ratio':>7}  target")
     for name, ours, base, target, ok in rows:
         ratio = ours / base if base == base and base else float("nan")

@@ -186,7 +186,7 @@ def test_local_iperf3_server_and_a_real_client_run(iolog):
         assert again.dl is not None and again.dl.goodput_bps > 0 and again.dl.loss_percent is not None
     assert wait_gone(pid)
     text = "\n".join(io_lines(iolog))
-    assert f"traffic-server  >  iperf3 -s --json -B 127.0.0.1 -p {port}" in text
+    assert f"traffic-server  >  iperf3 -s --json -i 0.1 -B 127.0.0.1 -p {port}" in text
     assert f"traffic-server  <  listening on 127.0.0.1:{port} (pid {pid})" in text
     assert f"traffic-server  >  stop pid {pid} (SIGTERM)" in text
     assert re.search(r"traffic-server  <  stopped \(exit -?\d+\)", text)
@@ -277,7 +277,7 @@ def test_server_and_client_inside_a_network_namespace(iolog, netns):
     assert wait_gone(pid)
     assert subprocess.run(["ip", "netns", "pids", netns], capture_output=True, text=True).stdout == ""
     text = "\n".join(io_lines(iolog))
-    assert f"traffic-server  >  ip netns exec {netns} iperf3 -s --json -B 127.0.0.1 -p 5201" in text
+    assert f"traffic-server  >  ip netns exec {netns} iperf3 -s --json -i 0.1 -B 127.0.0.1 -p 5201" in text
     assert f"traffic  >  ip netns exec {netns} iperf3 --json -c 127.0.0.1 -p 5201" in text
 
 
