@@ -53,14 +53,15 @@ value, and the other channels start at 0 dB. Settings are shared by all connecti
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import re
-import socket
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from fivegbench.sim.attenuator import snap_to_step
+from fivegbench.sim.lineserver import LineFramer, LineServer
 from fivegbench.sim.world import World
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,8 @@ def model_max_db(model: str) -> float:
 
 
 class SimMiniCircuitsAttenuator:
-    """A simulated Mini-Circuits RCDAT/RC4DAT attenuator on a threaded TCP line server.
+    """A simulated Mini-Circuits RCDAT/RC4DAT attenuator on a threaded TCP line server
+    (:class:`~fivegbench.sim.lineserver.LineServer`: lines end at LF, replies end in CR LF).
 
     Parameters
     ----------
@@ -93,9 +95,6 @@ class SimMiniCircuitsAttenuator:
     serial : what ``SN?`` reports.
     host, port : where to listen; port 0 picks an ephemeral port.
     """
-
-    _ACCEPT_POLL_S = 0.05
-    _RECV_SIZE = 4096
 
     def __init__(
         self,
@@ -112,19 +111,20 @@ class SimMiniCircuitsAttenuator:
         self.serial = serial
         self.channels = MODELS[model]
         self.max_db = model_max_db(model)
-        self._host = host
-        self._requested_port = port
         self._lock = threading.Lock()  # guards the settings
         with world.lock:
             first = world.attenuation_db
         self._settings = [first] + [0.0] * (self.channels - 1)
-        self._listener: socket.socket | None = None
-        self._accept_thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._clients: dict[threading.Thread, socket.socket] = {}
-        self._clients_lock = threading.Lock()
-        self._count = 0
-        self.port = 0
+        self._server = LineServer(
+            self._reply,
+            lambda: None,
+            framer=lambda: LineFramer(b"\n", max_line=MAX_LINE),
+            name="mcl-att",
+            label=f"Mini-Circuits attenuator {model}",
+            host=host,
+            port=port,
+            recv_size=4096,
+        )
 
     # -- the instrument ----------------------------------------------------------------------
     def attenuation(self, channel: int = 1) -> float:
@@ -176,55 +176,23 @@ class SimMiniCircuitsAttenuator:
 
     # -- the server --------------------------------------------------------------------------
     @property
+    def port(self) -> int:
+        """The TCP port listened on (0 before :meth:`start`)."""
+        return self._server.port
+
+    @property
     def resource(self) -> str:
         """The VISA resource string of this server."""
-        return f"TCPIP::{self._host}::{self.port}::SOCKET"
+        return self._server.resource
 
     def start(self) -> str:
         """Bind, listen and accept in the background; return :attr:`resource`."""
-        if self._listener is not None:
-            raise RuntimeError("server already started")
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            listener.bind((self._host, self._requested_port))
-            listener.listen(8)
-        except OSError:
-            listener.close()
-            raise
-        listener.settimeout(self._ACCEPT_POLL_S)
-        self._listener = listener
-        self.port = listener.getsockname()[1]
-        self._stopping.clear()
-        self._accept_thread = threading.Thread(
-            target=self._accept_loop, name=f"mcl-att-{self.port}-accept", daemon=True
-        )
-        self._accept_thread.start()
-        log.info("Mini-Circuits attenuator %s listening on %s", self.model, self.resource)
+        self._server.start()
         return self.resource
 
     def stop(self, timeout: float = 5.0) -> None:
         """Close the listener and every connection; join all threads."""
-        self._stopping.set()
-        if self._listener is not None:
-            with contextlib.suppress(OSError):  # wakes a blocked accept() at once on Linux
-                self._listener.shutdown(socket.SHUT_RDWR)
-        if self._accept_thread is not None:
-            self._accept_thread.join(timeout)
-            self._accept_thread = None
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-        with self._clients_lock:
-            clients = list(self._clients.items())
-        for _thread, conn in clients:
-            with contextlib.suppress(OSError):  # already closed by its thread
-                conn.shutdown(socket.SHUT_RDWR)
-        for thread, _ in clients:
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("connection thread %s did not stop", thread.name)
-        log.info("Mini-Circuits attenuator on port %d stopped", self.port)
+        self._server.stop(timeout)
 
     def __enter__(self) -> SimMiniCircuitsAttenuator:
         self.start()
@@ -236,73 +204,27 @@ class SimMiniCircuitsAttenuator:
     @property
     def connections(self) -> int:
         """Number of open client connections."""
-        with self._clients_lock:
-            return len(self._clients)
+        return self._server.connections
 
-    def _accept_loop(self) -> None:
-        assert self._listener is not None
-        listener = self._listener
-        while not self._stopping.is_set():
-            try:
-                conn, peer = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                break
-            self._start_client(conn, peer)
-
-    def _start_client(self, conn: socket.socket, peer: tuple[str, int]) -> None:
+    def _reply(self, raw: bytes, session: None) -> bytes | None:
+        """One line (without its LF) -> the reply line with CR LF, or None for no reply."""
         try:
-            conn.settimeout(None)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError as exc:  # the peer is already gone
-            log.debug("dropping connection from %s:%d: %s", *peer, exc)
-            conn.close()
-            return
-        self._count += 1
-        thread = threading.Thread(
-            target=self._serve, args=(conn,), name=f"mcl-att-{self.port}-conn{self._count}", daemon=True
-        )
-        with self._clients_lock:
-            if self._stopping.is_set():
-                conn.close()
-                return
-            self._clients[thread] = conn
-        log.debug("client %s:%d connected", *peer)
-        thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        buffer = b""
-        try:
-            while not self._stopping.is_set():
-                data = conn.recv(self._RECV_SIZE)
-                if not data:
-                    break
-                buffer += data
-                while b"\n" in buffer:
-                    raw, buffer = buffer.split(b"\n", 1)
-                    reply = self._reply(raw)
-                    if reply is not None:
-                        conn.sendall(reply.encode("ascii") + b"\r\n")  # one sendall per reply
-                if len(buffer) > MAX_LINE:
-                    log.debug("discarding %d bytes without a line end", len(buffer))
-                    buffer = b""
-        except OSError as exc:
-            log.debug("connection closed: %s", exc)
-        finally:
-            conn.close()
-            with self._clients_lock:
-                self._clients.pop(threading.current_thread(), None)
-
-    def _reply(self, raw: bytes) -> str | None:
-        try:
-            return self.handle(raw.decode("ascii"))
+            reply = self.handle(raw.decode("ascii"))
         except UnicodeDecodeError:
-            return UNKNOWN_REPLY
-        except Exception:  # a simulator bug: log it, keep the connection (and the test) alive
-            log.exception("executing %r failed", raw[:80])
-            return None
+            reply = UNKNOWN_REPLY
+        return None if reply is None else reply.encode("ascii") + b"\r\n"
 
 
 def _format_db(value: float) -> str:
     return f"{value:.2f}"
+
+
+def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+    """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`): a unit of the
+    model ``config.options["model"]`` (:data:`DEFAULT_MODEL`, single-channel, when not given) with
+    the serial ``config.serial``, started on an ephemeral port. ``console`` is not used: the unit
+    is reached over TCP."""
+    unit = SimMiniCircuitsAttenuator(
+        world, model=str(config.options.get("model") or DEFAULT_MODEL), serial=config.serial or "12345678901"
+    )
+    return unit.start(), unit.stop

@@ -1,14 +1,14 @@
 """The simulated gNB console: a small vendor-style CLI on a real byte stream.
 
-Two ways to reach it, both through pyserial exactly like a console cable:
+The stream (a TCP socket or a pty, both reached through pyserial exactly like a console cable;
+threads, stop, fault injection) is :mod:`fivegbench.sim.stream`'s. What is the gNB's:
 
-* ``transport="socket"``: a TCP server on 127.0.0.1 (ephemeral port), like a raw terminal server
-  (ser2net); open ``socket://127.0.0.1:<port>``. Each TCP client is its own session, greeted with
-  the banner and ``login: `` on connect (which pyserial's socket open may discard, as it resets
-  the input buffer: drivers provoke a prompt either way).
-* ``transport="pty"``: a pseudo-terminal; open the slave path ``/dev/pts/N``. One session for the
-  life of the console, like a serial line: it stays logged in when the driver disconnects. As
-  pyserial flushes input on open, the banner is printed on the first ``\\r``/``\\n`` received.
+* ``transport="socket"``: each TCP client is its own session, greeted with the banner and
+  ``login: `` on connect (which pyserial's socket open may discard, as it resets the input buffer:
+  drivers provoke a prompt either way).
+* ``transport="pty"``: one session for the life of the console, like a serial line: it stays
+  logged in when the driver disconnects. As pyserial flushes input on open, the banner is printed
+  on the first ``\\r``/``\\n`` received.
 
 The console echoes what is typed (not the password), prints ``\\r\\n`` line endings, and changes
 ``world.gnb`` under ``world.lock``: the simulated analyzer sees what the console configured.
@@ -30,24 +30,17 @@ answer ``% Error:``.
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import errno
 import logging
 import math
-import os
 import re
-import select
-import socket
-import struct
 import threading
 import time
-import tty
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fivegbench.nr.bandwidth import n_rb
+from fivegbench.sim.stream import Connection, StreamServer
 from fivegbench.sim.world import World
 
 log = logging.getLogger(__name__)
@@ -82,8 +75,6 @@ BANDS_MHZ: dict[str, tuple[float, float]] = {
     "n258": (24250.0, 27500.0),
 }
 FR2_BANDS = frozenset({"n257", "n258"})
-_CHUNK = 4096
-_POLL_S = 0.1
 
 
 def arfcn_to_hz(arfcn: int) -> float:
@@ -124,14 +115,6 @@ class _Alarm:
     text: str
 
 
-class _Link:
-    """The fault flags of one live socket session, set by other threads (Events are thread-safe)."""
-
-    def __init__(self) -> None:
-        self.reset = threading.Event()  # close with a TCP reset at the next poll
-        self.hung = threading.Event()  # discard what is received, write nothing
-
-
 class _Session:
     """One console session: line discipline (echo, CR/LF), login, and the CLI."""
 
@@ -142,7 +125,6 @@ class _Session:
         self._line: list[str] = []
         self._last_cr = False
         self._user = ""
-        self.decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
         self.state = "login" if greet else "idle"  # idle -> login -> password -> shell
         if greet:
             self._banner()
@@ -227,8 +209,10 @@ class _Session:
             self._write((out.replace("\n", "\r\n") + "\r\n" if out else "") + PROMPT)
 
 
-class SimGnbConsole:
-    """The simulated gNB console server. ``start()`` returns the resource string to open."""
+class SimGnbConsole(StreamServer[_Session]):
+    """The simulated gNB console server. ``start()`` returns the resource string to open; the
+    stream, stop and fault injection (``reset_sessions``, ``hang_sessions``) are
+    :class:`~fivegbench.sim.stream.StreamServer`'s."""
 
     def __init__(
         self,
@@ -241,241 +225,33 @@ class SimGnbConsole:
         rf_ramp_s: float = 1.0,
         login_delay_s: float = 0.0,
     ) -> None:
-        if transport not in ("socket", "pty"):
-            raise ValueError(f"transport must be 'socket' or 'pty', not {transport!r}")
+        super().__init__(self._open_session, transport, "sim-gnb", "simulated gNB console")
         self.world = world
-        self.transport = transport
         self.user = user
         self.password = password
         self.serial = serial
         self.settle_s = settle_s
         self.rf_ramp_s = rf_ramp_s
         self.login_delay_s = login_delay_s
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._threads_lock = threading.Lock()
-        self._server: socket.socket | None = None
-        self._wake: tuple[int, int] | None = None  # a pipe made readable by stop(): selects wake at once
-        self._master: int | None = None
-        self._slave: int | None = None
         self._alarms: list[_Alarm] = []
         self._alarms_lock = threading.Lock()
-        self._links: dict[_Session, _Link] = {}  # the live socket sessions
-        self._links_lock = threading.Lock()
         self._started = time.monotonic()
-        self.resource: str | None = None
 
-    # -- life cycle --------------------------------------------------------------------------
+    def _open_session(self, connection: Connection) -> _Session:
+        # A socket client is greeted on connect; a serial line at its first line ending.
+        return _Session(self, connection.write, greet=connection.transport == "socket")
+
     def start(self) -> str:
         """Start serving; return ``socket://127.0.0.1:<port>`` or the pty slave path."""
-        if self.resource is not None:
-            return self.resource
-        self._stop.clear()
-        self._started = time.monotonic()
-        self._wake = os.pipe()
-        if self.transport == "socket":
-            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            server.bind(("127.0.0.1", 0))
-            server.listen(8)
-            self._server = server
-            port = server.getsockname()[1]
-            self.resource = f"socket://127.0.0.1:{port}"
-            self._spawn(self._accept_loop, "sim-gnb-accept")
-        else:
-            master, slave = os.openpty()
-            tty.setraw(slave)  # no line-discipline echo or CR/LF mapping: the CLI does its own
-            tty.setraw(master)
-            os.set_blocking(master, False)
-            self._master, self._slave = master, slave
-            self.resource = os.ttyname(slave)
-            self._spawn(self._pty_loop, "sim-gnb-pty")
-        log.info("simulated gNB console on %s", self.resource)
-        return self.resource
-
-    def stop(self) -> None:
-        """Stop serving: end every session, join the threads, close sockets and fds."""
-        self._stop.set()
-        if self._wake is not None:
-            os.write(self._wake[1], b"x")
-        deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:  # sessions accepted while stopping are joined too
-            with self._threads_lock:
-                self._threads = [t for t in self._threads if t.is_alive()]
-                alive = list(self._threads)
-            if not alive:
-                break
-            for thread in alive:
-                thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        if self._threads:
-            log.warning("simulated gNB console: %d thread(s) did not stop", len(self._threads))
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = None
-        if self._wake is not None and not self._threads:
-            for fd in self._wake:
-                os.close(fd)
-            self._wake = None
-        self.resource = None
-
-    def __enter__(self) -> SimGnbConsole:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def wait(self, seconds: float) -> None:
-        """Sleep, but wake at once when the console is stopped."""
-        if seconds > 0:
-            self._stop.wait(seconds)
+        if self.resource is None:
+            self._started = time.monotonic()
+        return super().start()
 
     # -- fault injection -----------------------------------------------------------------------
     def raise_alarm(self, name: str, text: str, severity: str = "MAJOR") -> None:
         """Add an active alarm, listed by ``show alarms``."""
         with self._alarms_lock:
             self._alarms.append(_Alarm(severity, name, text))
-
-    def reset_sessions(self, except_session: _Session | None = None) -> int:
-        """Drop every socket session but ``except_session`` with a TCP reset; return how many.
-
-        The sessions leave the registry at once; each one's thread sets ``SO_LINGER`` 0 and closes
-        its socket at its next poll. The world is not changed.
-        """
-        links = self._other_links(except_session, remove=True)
-        for link in links:
-            link.reset.set()
-        return len(links)
-
-    def hang_sessions(self, except_session: _Session | None = None) -> int:
-        """Make every socket session but ``except_session`` stop answering; return how many.
-
-        A hung session discards what it receives and writes nothing until its client disconnects
-        (or it is reset, or the console stops).
-        """
-        links = self._other_links(except_session, remove=False)
-        for link in links:
-            link.hung.set()
-        return len(links)
-
-    def _other_links(self, except_session: _Session | None, remove: bool) -> list[_Link]:
-        with self._links_lock:
-            others = [s for s in self._links if s is not except_session]
-            links = [self._links[s] for s in others]
-            if remove:
-                for s in others:
-                    del self._links[s]
-        return links
-
-    # -- threads -----------------------------------------------------------------------------
-    def _select(self, read: list[Any], write: list[Any]) -> tuple[list[Any], list[Any]]:
-        """select() that also returns (with nothing ready) when the console is being stopped."""
-        wake = [self._wake[0]] if self._wake is not None else []
-        readable, writable, _ = select.select([*read, *wake], write, [], _POLL_S)
-        if self._stop.is_set():
-            return [], []
-        return [r for r in readable if r not in wake], writable
-
-    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-        with self._threads_lock:
-            self._threads.append(thread)
-        thread.start()
-
-    def _accept_loop(self) -> None:
-        server = self._server
-        assert server is not None
-        while not self._stop.is_set():
-            ready, _ = self._select([server], [])
-            if not ready:
-                continue
-            try:
-                conn, _addr = server.accept()
-            except OSError:
-                continue
-            self._spawn(self._socket_session, "sim-gnb-session", conn)
-
-    def _socket_session(self, conn: socket.socket) -> None:
-        link = _Link()
-        with conn:
-            conn.setblocking(False)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def write(text: str) -> None:
-                data = text.encode("utf-8")
-                while data and not (self._stop.is_set() or link.reset.is_set() or link.hung.is_set()):
-                    _, ready = self._select([], [conn])
-                    if ready:
-                        try:
-                            data = data[conn.send(data) :]
-                        except BlockingIOError:
-                            continue
-
-            try:
-                session = _Session(self, write, greet=True)
-                with self._links_lock:
-                    self._links[session] = link
-                try:
-                    self._serve_socket(conn, session, link)
-                finally:
-                    with self._links_lock:
-                        self._links.pop(session, None)
-                if link.reset.is_set():  # close() now sends RST instead of FIN
-                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            except OSError as exc:  # reset by peer, broken pipe
-                log.debug("sim gNB session ended: %s", exc)
-
-    def _serve_socket(self, conn: socket.socket, session: _Session, link: _Link) -> None:
-        """Feed what the client types to ``session`` until it disconnects, is reset or we stop."""
-        while not (self._stop.is_set() or link.reset.is_set()):
-            ready, _ = self._select([conn], [])
-            if not ready or link.reset.is_set():
-                continue
-            try:
-                data = conn.recv(_CHUNK)
-            except BlockingIOError:
-                continue
-            if not data:
-                return  # client disconnected
-            if not link.hung.is_set():
-                session.feed(session.decode(data))
-
-    def _pty_loop(self) -> None:
-        master = self._master
-        assert master is not None
-
-        def write(text: str) -> None:
-            data = text.encode("utf-8")
-            while data and not self._stop.is_set():
-                _, ready = self._select([], [master])
-                if not ready:
-                    continue  # nobody reads the slave and its buffer is full: wait
-                try:
-                    data = data[os.write(master, data) :]
-                except BlockingIOError:
-                    continue
-
-        session = _Session(self, write, greet=False)
-        while not self._stop.is_set():
-            ready, _ = self._select([master], [])
-            if not ready:
-                continue
-            try:
-                data = os.read(master, _CHUNK)
-            except BlockingIOError:
-                continue
-            except OSError as exc:
-                if exc.errno == errno.EIO:  # no slave open right now; we hold one, so rare
-                    self.wait(_POLL_S)
-                    continue
-                raise
-            if data:
-                session.feed(session.decode(data))
 
     # -- the CLI -------------------------------------------------------------------------------
     def execute(self, words: list[str], session: _Session | None = None) -> str:

@@ -3,7 +3,8 @@
 The engine is what a simulated instrument is made of: a command tree in scpi-parser pattern
 syntax, the IEEE 488.2 common commands, the SCPI error/event queue, the status registers
 (ESR/ESE, STB/SRE) and overlapped operations for ``*OPC``/``*OPC?``/``*WAI``. The server puts
-an engine on a raw TCP socket (``TCPIP::host::port::SOCKET``), framing messages by LF.
+an engine on a raw TCP socket (``TCPIP::host::port::SOCKET``), framing messages by LF: a
+:class:`~fivegbench.sim.lineserver.LineServer` with :class:`MessageFramer`.
 
 Patterns
 --------
@@ -37,11 +38,9 @@ them).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import re
-import socket
 import threading
 import time
 from collections import deque
@@ -50,6 +49,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 import numpy as np
+
+from fivegbench.sim.lineserver import LineServer
 
 log = logging.getLogger(__name__)
 
@@ -874,14 +875,15 @@ class ScpiInstrument(Protocol):
     def execute(self, message: bytes | str, session: ScpiSession) -> bytes | None: ...
 
 
-class ScpiServer:
-    """Threaded raw-socket SCPI server (``TCPIP::127.0.0.1::<port>::SOCKET``).
+class ScpiServer(LineServer[ScpiSession]):
+    """Threaded raw-socket SCPI server (``TCPIP::127.0.0.1::<port>::SOCKET``), a
+    :class:`~fivegbench.sim.lineserver.LineServer` with the SCPI framing.
 
-    One daemon thread accepts; one daemon thread per connection reads, frames messages at LF
-    (blocks by length), executes them on the shared instrument and writes each response with
-    ONE ``sendall`` on a ``TCP_NODELAY`` socket (instrument-comms.md §0(2)). Parser state
-    (the header path) is per connection; instrument state is shared and guarded by the
-    instrument's lock.
+    Each connection frames messages at LF (blocks by length, :class:`MessageFramer`), executes
+    them on the shared instrument and writes each response message with ONE ``sendall``. Parser
+    state (the header path) is per connection (a :class:`ScpiSession`, whose ``cancel`` is set
+    when the connection closes or the server stops, ending a ``*OPC?`` wait); instrument state is
+    shared and guarded by the instrument's lock.
 
     Parameters
     ----------
@@ -890,149 +892,21 @@ class ScpiServer:
     port : TCP port; 0 picks an ephemeral port (read it from :attr:`port` after :meth:`start`).
     """
 
-    _ACCEPT_POLL_S = 0.05
-    _RECV_SIZE = 1 << 16
-
     def __init__(self, instrument: ScpiInstrument, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._instrument = instrument
-        self._host = host
-        self._requested_port = port
-        self._listener: socket.socket | None = None
-        self._accept_thread: threading.Thread | None = None
-        self._stopping = threading.Event()
-        self._clients: dict[threading.Thread, tuple[socket.socket, ScpiSession]] = {}
-        self._clients_lock = threading.Lock()
-        self._count = 0
-        self.port = 0
-
-    @property
-    def resource(self) -> str:
-        """The VISA resource string of this server."""
-        return f"TCPIP::{self._host}::{self.port}::SOCKET"
-
-    def start(self) -> int:
-        """Bind, listen and start accepting in the background; returns the port."""
-        if self._listener is not None:
-            raise RuntimeError("server already started")
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            listener.bind((self._host, self._requested_port))
-            listener.listen(8)
-        except OSError:
-            listener.close()
-            raise
-        listener.settimeout(self._ACCEPT_POLL_S)
-        self._listener = listener
-        self.port = listener.getsockname()[1]
-        self._stopping.clear()
-        self._accept_thread = threading.Thread(
-            target=self._accept_loop, name=f"scpi-{self.port}-accept", daemon=True
+        super().__init__(
+            instrument.execute,
+            instrument.new_session,
+            framer=MessageFramer,
+            close_session=_cancel,
+            name="scpi",
+            label="SCPI server",
+            host=host,
+            port=port,
         )
-        self._accept_thread.start()
-        log.info("SCPI server listening on %s", self.resource)
-        return self.port
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Close the listener and every client connection; join all threads."""
-        self._stopping.set()
-        if self._listener is not None:
-            with contextlib.suppress(OSError):  # wakes a blocked accept() at once on Linux
-                self._listener.shutdown(socket.SHUT_RDWR)
-        if self._accept_thread is not None:
-            self._accept_thread.join(timeout)
-            self._accept_thread = None
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-        with self._clients_lock:
-            clients = list(self._clients.items())
-        for _thread, (conn, session) in clients:
-            session.cancel.set()
-            with contextlib.suppress(OSError):  # already closed by its thread
-                conn.shutdown(socket.SHUT_RDWR)
-        for thread, _ in clients:
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("connection thread %s did not stop", thread.name)
-        log.info("SCPI server on port %d stopped", self.port)
 
-    def __enter__(self) -> ScpiServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def connections(self) -> int:
-        """Number of open client connections."""
-        with self._clients_lock:
-            return len(self._clients)
-
-    def client_socket_option(self, level: int, option: int) -> list[int]:
-        """``getsockopt(level, option)`` of every open client connection (diagnostics, tests)."""
-        with self._clients_lock:
-            return [conn.getsockopt(level, option) for conn, _ in self._clients.values()]
-
-    def _accept_loop(self) -> None:
-        assert self._listener is not None
-        listener = self._listener
-        while not self._stopping.is_set():
-            try:
-                conn, peer = listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                break
-            self._start_client(conn, peer)
-
-    def _start_client(self, conn: socket.socket, peer: tuple[str, int]) -> None:
-        try:
-            conn.settimeout(None)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError as exc:  # the peer is already gone
-            log.debug("dropping connection from %s:%d: %s", *peer, exc)
-            conn.close()
-            return
-        session = self._instrument.new_session()
-        self._count += 1
-        thread = threading.Thread(
-            target=self._serve, args=(conn, session), name=f"scpi-{self.port}-conn{self._count}", daemon=True
-        )
-        with self._clients_lock:
-            if self._stopping.is_set():
-                conn.close()
-                return
-            self._clients[thread] = (conn, session)
-        log.debug("client %s:%d connected", *peer)
-        thread.start()
-
-    def _execute(self, message: bytes, session: ScpiSession) -> bytes | None:
-        try:
-            return self._instrument.execute(message, session)
-        except Exception:  # a simulator bug: log it, keep the connection (and the test) alive
-            log.exception("executing %r failed", message[:80])
-            return None
-
-    def _serve(self, conn: socket.socket, session: ScpiSession) -> None:
-        framer = MessageFramer()
-        try:
-            while not self._stopping.is_set():
-                data = conn.recv(self._RECV_SIZE)
-                if not data:
-                    break
-                for message in framer.feed(data):
-                    response = self._execute(message, session)
-                    if response is not None and not session.cancel.is_set():
-                        conn.sendall(response)  # one sendall per response message
-        except OSError as exc:
-            log.debug("connection closed: %s", exc)
-        finally:
-            session.cancel.set()
-            conn.close()
-            with self._clients_lock:
-                self._clients.pop(threading.current_thread(), None)
+def _cancel(session: ScpiSession) -> None:
+    session.cancel.set()
 
 
 def serve_engine(instrument: ScpiInstrument) -> tuple[str, Callable[[], None]]:

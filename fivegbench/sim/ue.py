@@ -1,12 +1,12 @@
 """The simulated 5G UE modem: an AT command interpreter on a real byte stream.
 
-Two ways to reach it, both through pyserial like a modem's AT port:
+The stream (a TCP socket or a pty, both reached through pyserial like a modem's AT port; threads,
+stop, fault injection) is :mod:`fivegbench.sim.stream`'s. What is the modem's:
 
-* ``transport="socket"``: a TCP server on 127.0.0.1 (ephemeral port), like a raw terminal server;
-  open ``socket://127.0.0.1:<port>``. Each connection is its own AT port, with its own echo and
-  ``+CMEE`` setting, as a modem's several USB AT ports are.
-* ``transport="pty"``: a pseudo-terminal; open the slave path ``/dev/pts/N``. One AT port for the
-  life of the modem: ``ATE0`` outlives the driver's disconnection, as on a serial line.
+* ``transport="socket"``: each connection is its own AT port, with its own echo and ``+CMEE``
+  setting, as a modem's several USB AT ports are.
+* ``transport="pty"``: one AT port for the life of the modem: ``ATE0`` outlives the driver's
+  disconnection, as on a serial line.
 
 What it answers is what the radio says: every command calls ``radio()``, which returns a
 :class:`SimRadio` (SS-RSRP, SS-RSRQ, SS-SINR, band, ARFCN, PCI, and whether the network accepts
@@ -34,31 +34,30 @@ V.250 ``+GMI``/``+GMM``/``+GMR``/``+GSN``), ``AT+CMEE``, ``AT+CPIN?``, ``AT+CFUN
 
 URCs: with ``AT+C5GREG=1`` (or ``2``) a registration change made by ``AT+CFUN`` is reported as
 ``+C5GREG: <stat>`` after the ``OK``. Changes of ``radio().registered`` alone are not polled.
-Tests inject their own with :meth:`SimUeModem.inject_urc`.
+Tests inject their own with :meth:`SimUeModem.inject_urc`, and break socket AT ports with
+:meth:`SimUeModem.reset_sessions` / :meth:`SimUeModem.hang_sessions` (no AT command does: an
+unknown command answers ``ERROR``, as on the modem).
+
+On the simulated bench (:func:`serve`) the radio is the world's: :func:`world_radio` turns the
+gNB's state and the attenuator into what the UE measures (:mod:`fivegbench.sim.radio`).
 """
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import errno
 import logging
 import math
-import os
 import re
-import select
-import socket
 import threading
-import time
-import tty
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-log = logging.getLogger(__name__)
+from fivegbench.nr.arfcn import hz_to_arfcn
+from fivegbench.sim.radio import world_link
+from fivegbench.sim.stream import Connection, StreamServer
+from fivegbench.sim.world import World
 
-_CHUNK = 4096
-_POLL_S = 0.1
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +72,10 @@ class SimRadio:
     pci: int = 1
     registered: bool = True
     """Whether the network accepts the UE (with the radio on and a cell in sight)."""
+    bandwidth_mhz: float | None = None
+    """The cell's channel bandwidth; None: the modem's own ``bandwidth_mhz``."""
+    scs_khz: float | None = None
+    """The cell's subcarrier spacing; None: the modem's own ``scs_khz``."""
 
 
 @dataclass(frozen=True)
@@ -148,13 +151,11 @@ def _normalise(body: str) -> str:
 class _Port:
     """One AT port: line discipline, echo, result codes; the modem state is shared."""
 
-    def __init__(self, modem: SimUeModem, write: Callable[[bytes], None]) -> None:
+    def __init__(self, modem: SimUeModem, write: Callable[[str], None]) -> None:
         self._modem = modem
         self._write = write
-        self._write_lock = threading.Lock()  # one writer at a time: the port's thread or inject_urc
         self._urc_lock = threading.Lock()
         self._line: list[str] = []
-        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
         self.echo = True
         self.cmee = 0
         self.c5greg = 0
@@ -164,17 +165,16 @@ class _Port:
 
     def send(self, text: str) -> None:
         if text:
-            with self._write_lock:
-                self._write(text.encode("utf-8"))
+            self._write(text)  # the connection serialises writers (this port's thread, inject_urc)
 
     def queue_urc(self, text: str, within_reply: bool) -> None:
         with self._urc_lock:
             (self._urcs_within if within_reply else self._urcs_after).append(text)
 
-    def feed(self, data: bytes) -> None:
-        """Process received bytes: echo them as received (when on), run each command line."""
+    def feed(self, text: str) -> None:
+        """Process received characters: echo them as received (when on), run each command line."""
         echo: list[str] = []
-        for ch in self._decode(data):
+        for ch in text:
             if self.echo:
                 echo.append(ch)
             if ch == "\r":
@@ -219,8 +219,10 @@ class _Port:
         return "ERROR"
 
 
-class SimUeModem:
-    """The simulated modem server. ``start()`` returns the resource string to open."""
+class SimUeModem(StreamServer[_Port]):
+    """The simulated modem server. ``start()`` returns the resource string to open; the stream,
+    stop and fault injection (``reset_sessions``, ``hang_sessions``) are
+    :class:`~fivegbench.sim.stream.StreamServer`'s."""
 
     def __init__(
         self,
@@ -237,12 +239,10 @@ class SimUeModem:
         bandwidth_mhz: int = 100,
         scs_khz: int = 30,
     ) -> None:
-        if transport not in ("socket", "pty"):
-            raise ValueError(f"transport must be 'socket' or 'pty', not {transport!r}")
+        super().__init__(self._open_port, transport, "sim-ue", "simulated UE modem")
         if bandwidth_mhz not in QENG_BANDWIDTH_MHZ or scs_khz not in QENG_SCS_KHZ:
             raise ValueError(f"no Quectel code for {bandwidth_mhz} MHz / {scs_khz} kHz")
         self.radio = radio
-        self.transport = transport
         self.manufacturer = manufacturer
         self.model = model
         self.revision = revision
@@ -254,87 +254,17 @@ class SimUeModem:
         self.bandwidth_mhz = bandwidth_mhz
         self.scs_khz = scs_khz
         self.cfun = 1
-        self._state_lock = threading.Lock()
-        self._ports: set[_Port] = set()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._threads_lock = threading.Lock()
-        self._wake: tuple[int, int] | None = None  # made readable by stop(): every select wakes
-        self._server: socket.socket | None = None
-        self._master: int | None = None
-        self._slave: int | None = None
-        self.resource: str | None = None
+        self._state_lock = threading.Lock()  # guards cfun
 
-    # -- life cycle --------------------------------------------------------------------------
-    def start(self) -> str:
-        """Start serving; return ``socket://127.0.0.1:<port>`` or the pty slave path."""
-        if self.resource is not None:
-            return self.resource
-        self._stop.clear()
-        self._wake = os.pipe()
-        if self.transport == "socket":
-            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            server.bind(("127.0.0.1", 0))
-            server.listen(4)
-            self._server = server
-            self.resource = f"socket://127.0.0.1:{server.getsockname()[1]}"
-            self._spawn(self._accept, "sim-ue-accept")
-        else:
-            master, slave = os.openpty()
-            tty.setraw(master)
-            tty.setraw(slave)  # no line discipline: the modem does its own echo and CR handling
-            os.set_blocking(master, False)
-            self._master, self._slave = master, slave  # holding the slave: no EIO between clients
-            self.resource = os.ttyname(slave)
-            self._spawn(self._serve_pty, "sim-ue-pty")
-        log.info("simulated UE modem on %s", self.resource)
-        return self.resource
-
-    def stop(self) -> None:
-        """Stop serving: end every port, join the threads, close sockets and fds."""
-        self._stop.set()
-        if self._wake is not None:
-            os.write(self._wake[1], b"x")
-        deadline = time.monotonic() + 5.0
-        while time.monotonic() < deadline:
-            with self._threads_lock:
-                self._threads = [t for t in self._threads if t.is_alive()]
-                alive = list(self._threads)
-            if not alive:
-                break
-            for thread in alive:
-                thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        if self._threads:
-            log.warning("simulated UE modem: %d thread(s) did not stop", len(self._threads))
-        if self._server is not None:
-            self._server.close()
-            self._server = None
-        for fd in (self._master, self._slave):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._master = self._slave = None
-        if self._wake is not None and not self._threads:
-            for fd in self._wake:
-                os.close(fd)
-            self._wake = None
-        self.resource = None
-
-    def __enter__(self) -> SimUeModem:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _open_port(self, connection: Connection) -> _Port:
+        return _Port(self, connection.write)
 
     # -- test hooks --------------------------------------------------------------------------
     def inject_urc(self, text: str, during_next_reply: bool = False) -> int:
         """Send the unsolicited result code ``text`` (as ``<CR><LF>text<CR><LF>``) on every open
         port, now, or, with ``during_next_reply``, after the first line of each port's next reply
         (before its final result code when it has none). Returns how many ports it went to."""
-        with self._state_lock:
-            ports = list(self._ports)
+        ports = self.sessions()
         for port in ports:
             if during_next_reply:
                 port.queue_urc(text, within_reply=True)
@@ -422,8 +352,7 @@ class SimUeModem:
             self.cfun = fun
         after = self._stat()
         if after != before:  # +C5GREG URCs after the reply, on the ports that asked for them
-            with self._state_lock:
-                ports = [p for p in self._ports if p.c5greg]
+            ports = [p for p in self.sessions() if p.c5greg]
             for other in ports:
                 other.queue_urc(self._c5greg_urc(after, other.c5greg), within_reply=False)
         return []
@@ -480,6 +409,8 @@ class SimUeModem:
             return "-" if number is None else str(round(number))
 
         band = radio.band.lower()
+        bandwidth_mhz = self.bandwidth_mhz if radio.bandwidth_mhz is None else radio.bandwidth_mhz
+        scs_khz = self.scs_khz if radio.scs_khz is None else radio.scs_khz
         fields = [
             '"servingcell"',
             '"NOCONN"' if registered else '"LIMSRV"',
@@ -492,11 +423,11 @@ class SimUeModem:
             f"{self._tac(radio):X}",
             str(radio.arfcn),
             band.removeprefix("n"),
-            str(QENG_BANDWIDTH_MHZ[self.bandwidth_mhz]),
+            _code(QENG_BANDWIDTH_MHZ, bandwidth_mhz),
             value(radio.rsrp_dbm),
             value(radio.rsrq_db),
             value(radio.sinr_db),
-            str(QENG_SCS_KHZ[self.scs_khz]),
+            _code(QENG_SCS_KHZ, scs_khz),
             "-",
         ]
         return ["+QENG: " + ",".join(fields)]
@@ -509,95 +440,6 @@ class SimUeModem:
     def _tac(radio: SimRadio) -> int:
         return 0x000001  # 24-bit tracking area code
 
-    # -- byte streams ---------------------------------------------------------------------------
-    def _spawn(self, target: Callable[..., None], name: str, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
-        with self._threads_lock:
-            self._threads.append(thread)
-        thread.start()
-
-    def _wait(self, fd: Any, writable: bool = False) -> bool:
-        """Wait up to one poll for ``fd``; False when it is not ready or the modem is stopping."""
-        wake = [self._wake[0]] if self._wake is not None else []
-        if writable:
-            _, ready, _ = select.select(wake, [fd], [], _POLL_S)
-        else:
-            ready, _, _ = select.select([fd, *wake], [], [], _POLL_S)
-        return not self._stop.is_set() and fd in ready
-
-    def _writer(self, fd: Any, write: Callable[[bytes], int]) -> Callable[[bytes], None]:
-        def write_all(data: bytes) -> None:
-            while data and not self._stop.is_set():
-                if self._wait(fd, writable=True):
-                    with contextlib.suppress(BlockingIOError):
-                        data = data[write(data) :]
-
-        return write_all
-
-    def _open_port(self, write: Callable[[bytes], None]) -> _Port:
-        port = _Port(self, write)
-        with self._state_lock:
-            self._ports.add(port)
-        return port
-
-    def _close_port(self, port: _Port) -> None:
-        with self._state_lock:
-            self._ports.discard(port)
-
-    def _accept(self) -> None:
-        server = self._server
-        assert server is not None
-        while not self._stop.is_set():
-            if not self._wait(server):
-                continue
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            self._spawn(self._serve_socket, "sim-ue-session", conn)
-
-    def _serve_socket(self, conn: socket.socket) -> None:
-        with conn:
-            conn.setblocking(False)
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            port = self._open_port(self._writer(conn, conn.send))
-            try:
-                while not self._stop.is_set():
-                    if not self._wait(conn):
-                        continue
-                    try:
-                        data = conn.recv(_CHUNK)
-                    except BlockingIOError:
-                        continue
-                    if not data:
-                        return  # the client disconnected
-                    port.feed(data)
-            except OSError as exc:  # reset by peer
-                log.debug("simulated UE modem: connection ended: %s", exc)
-            finally:
-                self._close_port(port)
-
-    def _serve_pty(self) -> None:
-        master = self._master
-        assert master is not None
-        port = self._open_port(self._writer(master, lambda data: os.write(master, data)))
-        try:
-            while not self._stop.is_set():
-                if not self._wait(master):
-                    continue
-                try:
-                    data = os.read(master, _CHUNK)
-                except BlockingIOError:
-                    continue
-                except OSError as exc:
-                    if exc.errno != errno.EIO:
-                        raise
-                    self._stop.wait(_POLL_S)  # no slave open (we hold one, so rare)
-                    continue
-                port.feed(data)
-        finally:
-            self._close_port(port)
-
 
 def _choice(operation: str, allowed: tuple[int, ...]) -> int:
     """The value of ``=<n>``, one of ``allowed``; _Error otherwise."""
@@ -605,3 +447,64 @@ def _choice(operation: str, allowed: tuple[int, ...]) -> int:
     if not operation.startswith("=") or not text.isdigit() or int(text) not in allowed:
         raise _Error(f"parameter {text!r} not in {allowed}")
     return int(text)
+
+
+def _code(codes: dict[int, int], value: float) -> str:
+    """A Quectel code as text; ``-`` (invalid) for a value the table has no code for."""
+    code = codes.get(int(value)) if value == int(value) else None
+    return "-" if code is None else str(code)
+
+
+# -- the simulated bench ------------------------------------------------------------------------
+DETECTION_SINR_DB = -6.0
+"""The DL SS-SINR (dB) at and above which the simulated UE finds the cell and registers [U]. It
+stands for TS 38.133's side condition for intra-frequency NR cell identification, SSB Es/Iot >=
+-6 dB (recalled, the table not read). Below it the UE sees no cell at all: it measures nothing and
+is not registered, as with RF off."""
+SIM_PCI = 1
+"""The physical cell identity of the simulated bench's cell (the gNB console sets none)."""
+
+
+def world_radio(world: World) -> Callable[[], SimRadio]:
+    """A ``radio()`` for a modem on the simulated bench: the radio link the traffic path also uses
+    (:func:`fivegbench.sim.radio.world_link`: :func:`~fivegbench.sim.radio.link_state` of the
+    gNB's TX power, the attenuator, bandwidth, SCS, TDD pattern and special slot), read under
+    ``world.lock`` at each call.
+
+    RF off (``world.gnb.rf_on`` False), or a DL SINR below :data:`DETECTION_SINR_DB`: no cell, so
+    no readings and not registered. Otherwise the UE is registered and reports the model's
+    RSRP, RSRQ and SINR (the effective SINR, which saturates at the implementation floor), the
+    world's band, the NR-ARFCN of the centre frequency (ValueError off the global raster: the
+    modem answers ``ERROR``) and :data:`SIM_PCI`.
+    """
+
+    def radio() -> SimRadio:
+        with world.lock:  # re-entrant: the link and the cell it describes are read together
+            link = world_link(world)
+            g = world.gnb
+            no_cell = SimRadio(
+                rsrp_dbm=None,
+                rsrq_db=None,
+                sinr_db=None,
+                band=g.band,
+                arfcn=hz_to_arfcn(g.center_frequency_hz),
+                pci=SIM_PCI,
+                registered=False,
+                bandwidth_mhz=g.bandwidth_hz / 1e6,
+                scs_khz=g.scs_hz / 1e3,
+            )
+        if link is None or link.sinr_db < DETECTION_SINR_DB:
+            return no_cell
+        return replace(
+            no_cell, rsrp_dbm=link.rsrp_dbm, rsrq_db=link.rsrq_db, sinr_db=link.sinr_db, registered=True
+        )
+
+    return radio
+
+
+def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+    """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`): a modem on
+    ``console`` (``socket`` or ``pty``) whose radio is the world's (:func:`world_radio`), with
+    ``config.serial`` as its IMEI (``AT+CGSN``)."""
+    modem = SimUeModem(radio=world_radio(world), transport=console, imei=config.serial or "860000000000009")
+    return modem.start(), modem.stop

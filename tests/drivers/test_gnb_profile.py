@@ -3,38 +3,15 @@ text the driver sends may contain a control character."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from pydantic import ValidationError
 
 from fivegbench.drivers.gnb.profile import GnbProfile, load_profile
 from fivegbench.errors import BenchError, PlanError
+from tests.drivers import profilecheck as check
+from tests.drivers.profilecheck import PROFILES
 
-PROFILES = Path(__file__).resolve().parents[2] / "instruments" / "profiles"
 SIM_GNB = (PROFILES / "sim-gnb.yaml").read_text(encoding="utf-8")
 DESCRIPTION = next(line for line in SIM_GNB.splitlines() if line.startswith("description: "))
-
-
-def _line_of(text: str, marker: str) -> int:
-    """The 1-based line of the first ``marker`` in ``text`` (found here, not by the loader)."""
-    assert text.count(marker) >= 1, marker
-    return text.count("\n", 0, text.index(marker)) + 1
-
-
-def _variant(tmp_path: Path, old: str, new: str) -> tuple[Path, str]:
-    assert SIM_GNB.count(old) == 1, old
-    text = SIM_GNB.replace(old, new)
-    path = tmp_path / "variant.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path, text
-
-
-def _one_line(exc: BaseException) -> str:
-    message = str(exc)
-    assert "\n" not in message and "\r" not in message and "\x1b" not in message, repr(message)
-    assert "Traceback" not in message and "pydantic" not in message
-    return message
 
 
 def test_sim_gnb_loads_by_name_and_by_path():
@@ -50,14 +27,23 @@ def test_sim_gnb_loads_by_name_and_by_path():
 def test_unknown_profile_name_lists_the_available_ones():
     with pytest.raises(BenchError, match=r"not found.*available: .*sim-gnb") as info:
         load_profile("nokia-airscale", search_dirs=[PROFILES])
-    _one_line(info.value)
+    check.one_line(info.value)
+
+
+def test_only_gnb_profiles_are_offered_and_found_by_name():
+    with pytest.raises(BenchError) as info:
+        load_profile("nokia-airscale", search_dirs=[PROFILES])
+    assert check.one_line(info.value).endswith("(available: sim-gnb)")  # not ue-3gpp, ue-quectel
+    with pytest.raises(BenchError) as info:
+        load_profile("ue-3gpp", search_dirs=[PROFILES])
+    assert check.one_line(info.value) == (
+        f"gNB profile 'ue-3gpp' not found in {PROFILES} (available: sim-gnb); "
+        f"{PROFILES / 'ue-3gpp.yaml'} is a UE profile (a UE profile's file name starts with 'ue-')"
+    )
 
 
 def test_unreadable_profile_is_one_line(tmp_path):
-    path = tmp_path / "missing.yaml"
-    with pytest.raises(PlanError) as info:
-        load_profile(path)
-    assert _one_line(info.value) == f"{path}: cannot read: No such file or directory"
+    check.unreadable_is_one_line(load_profile, tmp_path)
 
 
 # (id, old, new, marker on the line the error points at, key path, mention)
@@ -192,21 +178,13 @@ BAD_PROFILES = [
     ("case", "old", "new", "marker", "path", "mention"), BAD_PROFILES, ids=[c[0] for c in BAD_PROFILES]
 )
 def test_bad_profile_is_one_plan_error_at_its_line(tmp_path, case, old, new, marker, path, mention):
-    file, text = _variant(tmp_path, old, new)
-    line = _line_of(text, marker)
-    with pytest.raises(PlanError) as info:
-        load_profile(file)
-    message = _one_line(info.value)
-    key = f" {path}:" if path else ""
-    assert message.startswith(f"{file}:{line}:"), message
-    assert f":{key} " in message, message
-    assert (info.value.line, info.value.path) == (line, path), message
-    assert mention in message, message
+    file, text = check.variant(tmp_path, SIM_GNB, old, new)
+    message = check.plan_error_at(load_profile, file, text, marker, path, mention)
     assert "rf on" not in message
 
 
 def test_description_may_hold_line_breaks_and_tabs(tmp_path):
-    file, _ = _variant(tmp_path, DESCRIPTION, 'description: "VHT gNodeB\\r\\n\\tsimulated"')
+    file, _ = check.variant(tmp_path, SIM_GNB, DESCRIPTION, 'description: "VHT gNodeB\\r\\n\\tsimulated"')
     assert load_profile(file).description == "VHT gNodeB\r\n\tsimulated"
 
 
@@ -218,7 +196,9 @@ def test_raw_control_byte_in_a_profile_is_one_line(tmp_path):
     line, col = text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index)
     with pytest.raises(PlanError) as info:
         load_profile(file)
-    assert _one_line(info.value).startswith(f"{file}:{line}:{col}: invalid YAML: the line contains a control")
+    assert check.one_line(info.value).startswith(
+        f"{file}:{line}:{col}: invalid YAML: the line contains a control"
+    )
 
 
 @pytest.mark.parametrize(
@@ -237,10 +217,4 @@ def test_the_model_itself_refuses_control_characters(where, change):
     data = yaml.safe_load(SIM_GNB)
     GnbProfile.model_validate(data)
     change(data)
-    with pytest.raises(ValidationError) as info:
-        GnbProfile.model_validate(data)
-    (error,) = info.value.errors()
-    at = (error.get("ctx") or {}).get("at", ())
-    assert ".".join(str(p) for p in (*error["loc"], *at)) == where
-    assert "control character" in error["msg"]
-    assert "rf on" not in error["msg"]
+    assert "rf on" not in check.control_character_refused(GnbProfile.model_validate, data, where)

@@ -3,40 +3,16 @@ command the driver sends may contain a control character."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from pydantic import ValidationError
 
 from fivegbench.drivers.ue.profile import IndexScale, UeProfile, load_ue_profile
-from fivegbench.errors import BenchError, PlanError
+from fivegbench.errors import BenchError
+from tests.drivers import profilecheck as check
+from tests.drivers.profilecheck import PROFILES
 
-PROFILES = Path(__file__).resolve().parents[2] / "instruments" / "profiles"
 GPP = (PROFILES / "ue-3gpp.yaml").read_text(encoding="utf-8")
 QUECTEL = (PROFILES / "ue-quectel.yaml").read_text(encoding="utf-8")
 SOURCES = {"ue-3gpp": GPP, "ue-quectel": QUECTEL}
-
-
-def _line_of(text: str, marker: str) -> int:
-    """The 1-based line of the first ``marker`` in ``text`` (found here, not by the loader)."""
-    assert text.count(marker) >= 1, marker
-    return text.count("\n", 0, text.index(marker)) + 1
-
-
-def _variant(tmp_path: Path, source: str, old: str, new: str) -> tuple[Path, str]:
-    original = SOURCES[source]
-    assert original.count(old) == 1, old
-    text = original.replace(old, new)
-    path = tmp_path / "variant.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path, text
-
-
-def _one_line(exc: BaseException) -> str:
-    message = str(exc)
-    assert "\n" not in message and "\r" not in message and "\x1b" not in message, repr(message)
-    assert "Traceback" not in message and "pydantic" not in message
-    return message
 
 
 def test_ue_3gpp_loads_by_name_and_by_path():
@@ -60,14 +36,26 @@ def test_ue_quectel_loads():
 def test_unknown_profile_name_lists_the_available_ones():
     with pytest.raises(BenchError, match=r"UE profile 'telit-fn990' not found.*available: .*ue-3gpp") as info:
         load_ue_profile("telit-fn990", search_dirs=[PROFILES])
-    _one_line(info.value)
+    check.one_line(info.value)
+
+
+def test_only_ue_profiles_are_offered_and_found_by_name(tmp_path):
+    with pytest.raises(BenchError) as info:
+        load_ue_profile("telit-fn990", search_dirs=[PROFILES])
+    assert check.one_line(info.value).endswith("(available: ue-3gpp, ue-quectel)")  # not sim-gnb
+    (tmp_path / "quectel-rm500.yml").write_text(GPP, encoding="utf-8")  # a UE profile misnamed
+    with pytest.raises(BenchError) as info:
+        load_ue_profile("quectel-rm500", search_dirs=[tmp_path, PROFILES])
+    assert check.one_line(info.value) == (
+        f"UE profile 'quectel-rm500' not found in {tmp_path}, {PROFILES} "
+        f"(available: ue-3gpp, ue-quectel); {tmp_path / 'quectel-rm500.yml'} is a gNB profile "
+        "(a UE profile's file name starts with 'ue-')"
+    )
+    assert load_ue_profile(tmp_path / "quectel-rm500.yml").name == "ue-3gpp"  # by path: any name
 
 
 def test_unreadable_profile_is_one_line(tmp_path):
-    path = tmp_path / "missing.yaml"
-    with pytest.raises(PlanError) as info:
-        load_ue_profile(path)
-    assert _one_line(info.value) == f"{path}: cannot read: No such file or directory"
+    check.unreadable_is_one_line(load_ue_profile, tmp_path)
 
 
 # (id, source, old, new, marker on the line the error points at, key path, mention)
@@ -226,16 +214,8 @@ BAD_PROFILES = [
     ids=[c[0] for c in BAD_PROFILES],
 )
 def test_bad_profile_is_one_plan_error_at_its_line(tmp_path, case, source, old, new, marker, path, mention):
-    file, text = _variant(tmp_path, source, old, new)
-    line = _line_of(text, marker)
-    with pytest.raises(PlanError) as info:
-        load_ue_profile(file)
-    message = _one_line(info.value)
-    key = f" {path}:" if path else ""
-    assert message.startswith(f"{file}:{line}:"), message
-    assert f":{key} " in message, message
-    assert (info.value.line, info.value.path) == (line, path), message
-    assert mention in message, message
+    file, text = check.variant(tmp_path, SOURCES[source], old, new)
+    message = check.plan_error_at(load_ue_profile, file, text, marker, path, mention)
     assert "CFUN=0" not in message or case == "not-an-at-command"
 
 
@@ -255,13 +235,7 @@ def test_the_model_itself_refuses_control_characters(where, change):
     data = yaml.safe_load(GPP)
     UeProfile.model_validate(data)
     change(data)
-    with pytest.raises(ValidationError) as info:
-        UeProfile.model_validate(data)
-    (error,) = info.value.errors()
-    at = (error.get("ctx") or {}).get("at", ())
-    assert ".".join(str(p) for p in (*error["loc"], *at)) == where
-    assert "control character" in error["msg"]
-    assert "CFUN=0" not in error["msg"]
+    assert "CFUN=0" not in check.control_character_refused(UeProfile.model_validate, data, where)
 
 
 def test_index_scale_value():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -9,9 +10,10 @@ import time
 import pytest
 import pyvisa
 
+from fivegbench.bench import InstrumentConfig
 from fivegbench.drivers.attenuator.minicircuits import MiniCircuitsAttenuator
 from fivegbench.errors import InstrumentError
-from fivegbench.sim.attenuator_minicircuits import SimMiniCircuitsAttenuator, model_max_db
+from fivegbench.sim.attenuator_minicircuits import SimMiniCircuitsAttenuator, model_max_db, serve
 from fivegbench.sim.world import World
 from fivegbench.transport.base import IoLog
 from fivegbench.transport.visa import VisaTransport
@@ -385,3 +387,53 @@ def test_idn_query_times_out_through_pyvisa(rm, sim):
         assert MiniCircuitsAttenuator(link).set_attenuation(1.25) == 1.25
     finally:
         link.close()
+
+
+# -- the simulated bench's entry point --------------------------------------------------------
+def bench_unit(**options) -> InstrumentConfig:
+    return InstrumentConfig(
+        driver="minicircuits_attenuator",
+        resource="TCPIP::127.0.0.1::0::SOCKET",
+        serial="11604210008",
+        options=options,
+    )
+
+
+def visa_link(rm, resource: str) -> VisaTransport:
+    link = VisaTransport(resource, "attenuator", rm, None, read_termination="\r\n", write_termination="\r\n")
+    link.open()
+    return link
+
+
+def test_serve_starts_a_single_channel_unit_the_driver_reaches(rm, world):
+    before = set(threading.enumerate())
+    resource, stop = serve(world, bench_unit(), "socket")
+    try:
+        assert re.fullmatch(r"TCPIP::127\.0\.0\.1::\d+::SOCKET", resource)
+        link = visa_link(rm, resource)
+        try:
+            att = MiniCircuitsAttenuator(link)
+            assert att.idn() == "Mini-Circuits,RCDAT-6000-110,SN 11604210008"
+            assert att.set_attenuation(30.25) == 30.25
+            assert attenuation(world) == 30.25
+        finally:
+            link.close()
+    finally:
+        stop()
+    assert set(threading.enumerate()) <= before
+    port = int(resource.split("::")[2])
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_serve_takes_the_model_from_the_options(rm, world):
+    resource, stop = serve(world, bench_unit(model="RC4DAT-6G-95"), "pty")  # console: not used
+    try:
+        link = visa_link(rm, resource)
+        try:
+            identity = MiniCircuitsAttenuator(link, channel=1).idn()
+            assert identity == "Mini-Circuits,RC4DAT-6G-95,SN 11604210008"
+        finally:
+            link.close()
+    finally:
+        stop()

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
+import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import pyvisa
 
-from fivegbench.drivers.ue import UeModem, load_ue_profile
+from fivegbench.bench import InstrumentConfig
+from fivegbench.drivers.attenuator.minicircuits import MiniCircuitsAttenuator
+from fivegbench.drivers.ue import UeModem, UeReading, load_ue_profile
 from fivegbench.errors import InstrumentError
-from fivegbench.sim.ue import SimRadio, SimUeModem
+from fivegbench.sim.attenuator_minicircuits import serve as serve_attenuator
+from fivegbench.sim.ue import SimRadio, SimUeModem, serve, world_radio
+from fivegbench.sim.world import World
 from fivegbench.transport.serial import SerialTransport
+from fivegbench.transport.visa import VisaTransport
 
 PROFILES = Path(__file__).resolve().parents[2] / "instruments" / "profiles"
 GPP = load_ue_profile("ue-3gpp", search_dirs=[PROFILES])
@@ -334,3 +344,204 @@ def test_stop_ends_every_thread_and_closes_every_fd(air, mode):
     assert [t.name for t in threading.enumerate() if t.name.startswith("sim-ue-")] == []
     assert set(os.listdir("/proc/self/fd")) == before
     assert sim.resource is None
+
+
+# -- the simulated bench's entry point: the world's radio ----------------------------------------------
+BENCH_UE = InstrumentConfig(
+    driver="at_modem", resource="socket://127.0.0.1:0", profile="ue-3gpp", serial="861234567890123"
+)
+
+
+def sim_ue_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("sim-ue-")]
+
+
+def model_rsrp_dbm(attenuation_db: float) -> float:
+    """docs/radio-model.md §1 for the default world (30 dBm over 273 PRB x 12 subcarriers, 60 dB
+    coupling loss), written out here rather than taken from the model."""
+    return 30.0 - 10 * math.log10(273 * 12) - 60.0 - attenuation_db
+
+
+@contextmanager
+def bench_ue(world: World, mode: str, profile) -> Iterator[UeModem]:
+    """``fivegbench.sim.ue.serve`` on ``world``, reached by the real driver; stopped on exit."""
+    resource, stop = serve(world, BENCH_UE, mode)
+    try:
+        with SerialTransport(resource, "ue", line_ending=profile.line_ending) as transport:
+            modem = UeModem(transport, profile, timeout=2.0)
+            modem.open()
+            yield modem
+    finally:
+        stop()
+
+
+def rf_on(world: World, on: bool = True) -> None:
+    with world.lock:
+        world.gnb.rf_on = on
+
+
+def set_attenuation(world: World, db: float) -> None:
+    with world.lock:
+        world.attenuation_db = db
+
+
+def test_serve_rsrp_follows_the_worlds_attenuation(mode, profile):
+    world = World()
+    rf_on(world)
+    with bench_ue(world, mode, profile) as ue:
+        ue.require_registered()
+        set_attenuation(world, 0.0)
+        at_0 = ue.reading()
+        set_attenuation(world, 60.0)
+        ue.require_registered()  # SINR -2.9 dB: still above the detection threshold
+        at_60 = ue.reading()
+    # +CESQ reports the lower edge of the 1 dB interval holding the value; QENG rounds to 1 dB.
+    resolution = 1.0
+    for reading, attenuation in ((at_0, 0.0), (at_60, 60.0)):
+        true = model_rsrp_dbm(attenuation)  # -65.15 dBm, -125.15 dBm
+        if profile is GPP:
+            assert reading.rsrp_dbm <= true < reading.rsrp_dbm + resolution, (reading, true)
+        else:
+            assert abs(reading.rsrp_dbm - true) <= resolution / 2, (reading, true)
+    assert abs(at_0.rsrp_dbm - at_60.rsrp_dbm - 60.0) <= resolution
+    if profile is QUECTEL:  # the cell as the world configures it; PCI is the simulator's fixed 1
+        assert (at_60.band, at_60.arfcn, at_60.pci) == ("n78", 650000, 1)
+    assert sim_ue_threads() == []
+
+
+def test_serve_rf_off_is_no_cell(mode, profile):
+    world = World()  # RF off, as the gNB starts
+    with bench_ue(world, mode, profile) as ue:
+        assert not ue.registered()
+        with pytest.raises(InstrumentError) as info:
+            ue.require_registered()
+        words = {
+            "ue-3gpp": "not registered: +C5GREG: 0,2; +COPS: 0",  # 2: searching
+            "ue-quectel": 'not registered: +QENG: "servingcell","SEARCH"',
+        }
+        assert info.value.message == words[profile.name]
+        if profile is GPP:
+            assert ue.reading() == UeReading()  # +CESQ: every NR field 255, not known
+        else:
+            with pytest.raises(InstrumentError, match="no reading"):
+                ue.reading()
+        rf_on(world)
+        assert ue.require_registered()
+        rf_on(world, False)
+        assert not ue.registered()
+
+
+def test_world_radio_detects_the_cell_from_minus_6_db_sinr():
+    world = World()
+    rf_on(world)
+    radio = world_radio(world)
+    # SINR = RSRP - N_RE = (-65.15 dBm - A) - (-174 + 10 log10(30 kHz) + 7 dB) = 57.08 dB - A
+    set_attenuation(world, 63.0)
+    seen = radio()
+    assert seen.registered and seen.sinr_db == pytest.approx(-5.92, abs=0.01)
+    assert seen.rsrp_dbm == pytest.approx(model_rsrp_dbm(63.0), abs=1e-9)
+    assert (seen.band, seen.arfcn, seen.pci, seen.bandwidth_mhz, seen.scs_khz) == ("n78", 650000, 1, 100, 30)
+    set_attenuation(world, 63.1)  # SINR -6.02 dB
+    assert radio() == replace(seen, rsrp_dbm=None, rsrq_db=None, sinr_db=None, registered=False)
+
+
+def test_world_radio_follows_the_gnb_configuration():
+    world = World()
+    rf_on(world)
+    with world.lock:
+        world.gnb.tx_power_dbm = 40.0
+        world.gnb.bandwidth_hz = 20e6  # 51 PRB at 30 kHz
+        world.gnb.center_frequency_hz = 3.51e9
+    seen = world_radio(world)()
+    assert seen.rsrp_dbm == pytest.approx(40.0 - 10 * math.log10(51 * 12) - 60.0, abs=1e-9)
+    assert (seen.arfcn, seen.bandwidth_mhz) == (634000, 20)  # 600000 + 510 MHz / 15 kHz
+
+
+def test_serve_qeng_reports_the_worlds_bandwidth(mode):
+    world = World()
+    rf_on(world)
+    with world.lock:
+        world.gnb.bandwidth_hz = 20e6
+    resource, stop = serve(world, BENCH_UE, mode)
+    try:
+        with SerialTransport(resource, "ue", line_ending="\r") as link:
+            at(link, "ATE0")
+            fields = at(link, 'AT+QENG="servingcell"').split("\n")[1].split(",")
+    finally:
+        stop()
+    assert fields[11] == "3"  # <NR_DL_bandwidth> 3: 20 MHz (not the modem's own 100 MHz, 12)
+
+
+def test_serve_with_the_minicircuits_attenuator_in_the_path():
+    """The attenuator's serve() and the UE's on one world: the driver sets 40 dB, the UE sees it."""
+    world = World()
+    rf_on(world)
+    unit = InstrumentConfig(driver="minicircuits_attenuator", resource="TCPIP::127.0.0.1::0::SOCKET")
+    att_resource, att_stop = serve_attenuator(world, unit, "socket")
+    rm = pyvisa.ResourceManager("@py")
+    try:
+        link = VisaTransport(
+            att_resource, "attenuator", rm, None, read_termination="\r\n", write_termination="\r\n"
+        )
+        link.open()
+        try:
+            with bench_ue(world, "socket", GPP) as ue:
+                before = ue.reading().rsrp_dbm
+                assert MiniCircuitsAttenuator(link).set_attenuation(40) == 40.0
+                after = ue.reading().rsrp_dbm
+        finally:
+            link.close()
+    finally:
+        att_stop()
+        rm.close()
+    assert before - after == 40.0  # -66 -> -106 dBm: both values inside their 1 dB intervals
+
+
+def test_stop_after_serve_leaves_no_thread_and_no_fd(mode):
+    before = set(os.listdir("/proc/self/fd"))
+    resource, stop = serve(World(), BENCH_UE, mode)
+    with SerialTransport(resource, "ue", line_ending="\r") as link:
+        assert at(link, "AT") == "AT\nOK\n"
+        assert sim_ue_threads()
+    stop()
+    assert sim_ue_threads() == []
+    assert set(os.listdir("/proc/self/fd")) == before
+
+
+# -- fault injection -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["socket"])
+def test_reset_and_hang_socket_ports(sim):
+    port = int(sim.resource.rsplit(":", 1)[1])
+    first = socket.create_connection(("127.0.0.1", port), timeout=2.0)
+    second = socket.create_connection(("127.0.0.1", port), timeout=2.0)
+    try:
+        for client in (first, second):
+            client.sendall(b"AT\r")
+            received = b""
+            while not received.endswith(b"OK\r\n"):
+                chunk = client.recv(64)
+                assert chunk, received  # not closed
+                received += chunk
+            assert received == b"AT\r\r\nOK\r\n"
+        assert sim.hang_sessions() == 2
+        second.sendall(b"AT\r")
+        second.settimeout(0.5)
+        with pytest.raises(TimeoutError):  # not even the echo
+            second.recv(64)
+        assert sim.reset_sessions() == 2
+        for client in (first, second):
+            client.settimeout(2.0)
+            with pytest.raises(ConnectionResetError):
+                client.recv(64)
+        assert sim.reset_sessions() == 0
+    finally:
+        first.close()
+        second.close()
+    with SerialTransport(sim.resource, "ue") as link:  # a new connection is a new port
+        assert at(link, "AT") == "AT\nOK\n"
+
+
+@pytest.mark.parametrize("mode", ["pty"])
+def test_faults_leave_the_pty_alone(sim, link):
+    assert (sim.hang_sessions(), sim.reset_sessions()) == (0, 0)
+    assert at(link, "AT") == "AT\nOK\n"

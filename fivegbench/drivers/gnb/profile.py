@@ -1,4 +1,5 @@
-"""gNB console profiles: a vendor's CLI dialect described as data (``instruments/profiles/*.yaml``).
+"""gNB console profiles: a vendor's CLI dialect described as data (``instruments/profiles/*.yaml``,
+every file there whose name does not start with ``ue-``; see :mod:`fivegbench.drivers.profiles`).
 
 A lab adapts :class:`~fivegbench.drivers.gnb.console.GnbConsole` to its gNB by writing a profile:
 the prompts, how to log in, how errors look, the command templates and the regular expressions
@@ -26,12 +27,20 @@ import string
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from fivegbench.errors import BenchError
-from fivegbench.plan import yamlsafe
+from fivegbench.drivers.profiles import (
+    DEFAULT_DIRS,
+    ProfileModel,
+    check_combinable,
+    checked_lines,
+    checked_regex,
+    checked_regex_with_group,
+    compile_regex,
+    control_problem,
+    load_profile_file,
+)
 from fivegbench.plan.yamlsafe import at
-from fivegbench.safetext import control_character
 
 #: Fields each command template may use (``str.format`` syntax, e.g. ``{dbm:.1f}``).
 COMMAND_FIELDS: dict[str, frozenset[str]] = {
@@ -72,13 +81,6 @@ FREQUENCY_SUFFIXES = {"_hz": 1.0, "_khz": 1e3, "_mhz": 1e6, "_ghz": 1e9}
 VERSION_FIELDS = frozenset({"model", "serial", "software"})
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern, re.MULTILINE)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-
-
 def _template_fields(template: str) -> set[str]:
     try:
         return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
@@ -88,10 +90,7 @@ def _template_fields(template: str) -> set[str]:
 
 def _sendable(text: str) -> str | None:
     """Why ``text`` may not be sent to the console as one line, or None."""
-    found = control_character(text)
-    if found is None:
-        return None
-    return f"contains a control character ({found}); text sent to the gNB console may contain none"
+    return control_problem(text, "text sent to the gNB console")
 
 
 def cell_field(group: str) -> tuple[str, float]:
@@ -102,11 +101,7 @@ def cell_field(group: str) -> tuple[str, float]:
     return group, 1.0
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LoginSpec(_Model):
+class LoginSpec(ProfileModel):
     """How the console asks for credentials and says no."""
 
     user_prompt: str = Field(description="regex of the user-name prompt, e.g. '^login: '")
@@ -116,11 +111,10 @@ class LoginSpec(_Model):
     @field_validator("user_prompt", "password_prompt", "failure")
     @classmethod
     def _regex(cls, value: str) -> str:
-        _compile(value)
-        return value
+        return checked_regex(value)
 
 
-class Commands(_Model):
+class Commands(ProfileModel):
     """Command templates (``str.format``); ``null`` for a step the CLI does not need."""
 
     show_version: str
@@ -159,7 +153,7 @@ class Commands(_Model):
         return self
 
 
-class Responses(_Model):
+class Responses(ProfileModel):
     """Regexes that read values out of replies."""
 
     version: list[str] = Field(description="regexes with groups model, serial, software")
@@ -176,20 +170,19 @@ class Responses(_Model):
     @classmethod
     def _regex_list(cls, value: list[str]) -> list[str]:
         for pattern in value:
-            _compile(pattern)
+            compile_regex(pattern)
         return value
 
     @field_validator("alarms_none", "alarm_line")
     @classmethod
     def _regex(cls, value: str) -> str:
-        _compile(value)
-        return value
+        return checked_regex(value)
 
     @model_validator(mode="after")
     def _groups_known(self) -> Responses:
         version_groups: set[str] = set()
         for pattern in self.version:
-            version_groups |= set(_compile(pattern).groupindex)
+            version_groups |= set(compile_regex(pattern).groupindex)
         unknown = version_groups - VERSION_FIELDS
         if unknown:
             raise at("version", f"unknown group(s) {', '.join(sorted(unknown))}")
@@ -198,7 +191,7 @@ class Responses(_Model):
             raise at("idn", f"uses {', '.join(sorted(unused))}, which no version regex captures")
         cell_groups: set[str] = set()
         for pattern in self.cell:
-            cell_groups |= {cell_field(g)[0] for g in _compile(pattern).groupindex}
+            cell_groups |= {cell_field(g)[0] for g in compile_regex(pattern).groupindex}
         known = (CELL_FIELDS - {"center_frequency", "bandwidth", "scs"}) | {
             "center_frequency_hz",
             "bandwidth_hz",
@@ -212,7 +205,7 @@ class Responses(_Model):
         return self
 
 
-class Limits(_Model):
+class Limits(ProfileModel):
     """What the gNB accepts; the driver refuses anything else before sending."""
 
     tx_power_dbm: tuple[float, float] = Field(description="[min, max] settable TX power, dBm")
@@ -239,13 +232,13 @@ class Limits(_Model):
         if not low < high:
             raise at("tx_power_dbm", f"min {low:g} is not below max {high:g}")
         try:
-            _compile(self.tdd_pattern)
+            compile_regex(self.tdd_pattern)
         except ValueError as exc:
             raise at("tdd_pattern", str(exc)) from None
         return self
 
 
-class Timeouts(_Model):
+class Timeouts(ProfileModel):
     """Seconds to wait for the prompt."""
 
     command: float = Field(default=10.0, gt=0, description="an ordinary command")
@@ -254,7 +247,7 @@ class Timeouts(_Model):
     quiet: float = Field(default=2.0, gt=0, description="silence after which a line ending is sent again")
 
 
-class GnbProfile(_Model):
+class GnbProfile(ProfileModel):
     """One gNB console dialect."""
 
     name: str
@@ -273,24 +266,17 @@ class GnbProfile(_Model):
     @field_validator("prompt")
     @classmethod
     def _regex(cls, value: str) -> str:
-        _compile(value)
-        return value
+        return checked_regex(value)
 
     @field_validator("on_login")
     @classmethod
     def _on_login_sendable(cls, value: list[str]) -> list[str]:
-        for index, command in enumerate(value):
-            problem = _sendable(command)
-            if problem:
-                raise at(index, problem)
-        return value
+        return checked_lines(value, _sendable)
 
     @field_validator("error")
     @classmethod
     def _error_regex(cls, value: str) -> str:
-        if "message" not in _compile(value).groupindex:
-            raise ValueError("the error regex needs a group named 'message'")
-        return value
+        return checked_regex_with_group(value, "message", "error")
 
     @field_validator("line_ending")
     @classmethod
@@ -302,38 +288,21 @@ class GnbProfile(_Model):
     @model_validator(mode="after")
     def _prompts_combine(self) -> GnbProfile:
         prompts = (self.prompt, self.login.user_prompt, self.login.password_prompt)
-        try:
-            re.compile("|".join(f"(?:{p})" for p in prompts), re.MULTILINE)
-        except re.error as exc:
-            raise ValueError(f"prompt and login prompts cannot be combined into one regex: {exc}") from None
+        check_combinable(prompts, "prompt and login prompts")
         return self
 
     def regex(self, pattern: str) -> re.Pattern[str]:
         """Compile one of this profile's regexes the way the driver uses them."""
-        return _compile(pattern)
+        return compile_regex(pattern)
 
 
-def load_profile(
-    name_or_path: str | Path, search_dirs: Sequence[Path] = (Path("instruments/profiles"),)
-) -> GnbProfile:
-    """Load a profile by name (``sim-gnb`` -> the first ``<dir>/sim-gnb.yaml`` of ``search_dirs``)
-    or by path.
+def load_profile(name_or_path: str | Path, search_dirs: Sequence[Path] = DEFAULT_DIRS) -> GnbProfile:
+    """Load a gNB profile by name (``sim-gnb`` -> the first ``<dir>/sim-gnb.yaml`` of
+    ``search_dirs``; a file whose name starts with ``ue-`` is a UE profile, never a gNB one) or by
+    path.
 
-    The file is read with the bounded loader plans use (:mod:`fivegbench.plan.yamlsafe`). Raises
+    The file is read with the bounded loader plans use (:mod:`fivegbench.drivers.profiles`). Raises
     PlanError (``file:line:col: key: message``) for an unreadable or invalid file, BenchError when
-    no profile of that name exists; either is one line.
+    no gNB profile of that name exists; either is one line.
     """
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml") and len(path.parts) == 1:
-        candidates = [d / f"{path.name}{suffix}" for d in search_dirs for suffix in (".yaml", ".yml")]
-        found = next((c for c in candidates if c.is_file()), None)
-        if found is None:
-            available = sorted({p.stem for d in search_dirs if d.is_dir() for p in d.glob("*.y*ml")})
-            raise BenchError(
-                f"gNB profile {str(name_or_path)!r} not found in {', '.join(map(str, search_dirs))}"
-                + (f" (available: {', '.join(available)})" if available else "")
-            )
-        path = found
-    _, text = yamlsafe.read_text(path)
-    data, positions = yamlsafe.loads(text, str(path))
-    return yamlsafe.validate(GnbProfile, data, positions, str(path))
+    return load_profile_file(GnbProfile, name_or_path, "gnb", search_dirs)

@@ -1,4 +1,5 @@
-"""UE modem profiles: a 5G modem's AT dialect described as data (``instruments/profiles/ue-*.yaml``).
+"""UE modem profiles: a 5G modem's AT dialect described as data (``instruments/profiles/ue-*.yaml``:
+a UE profile's file name starts with ``ue-``; see :mod:`fivegbench.drivers.profiles`).
 
 A lab adapts :class:`~fivegbench.drivers.ue.modem.UeModem` to its modem by writing a profile: the
 command lines to send, the final result codes, the unsolicited result codes (URCs) to ignore, and
@@ -57,12 +58,21 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from fivegbench.errors import BenchError
-from fivegbench.plan import yamlsafe
+from fivegbench.drivers.profiles import (
+    DEFAULT_DIRS,
+    ProfileModel,
+    check_combinable,
+    checked_lines,
+    checked_regex,
+    checked_regex_with_group,
+    checked_regexes,
+    compile_regex,
+    control_problem,
+    load_profile_file,
+)
 from fivegbench.plan.yamlsafe import at
-from fivegbench.safetext import control_character
 
 #: Named groups a ``responses.signal`` regex may define.
 READING_GROUPS = frozenset({"rsrp", "rsrq", "sinr", "band", "arfcn", "pci"})
@@ -72,28 +82,17 @@ SCALED_GROUPS = frozenset({"rsrp", "rsrq", "sinr"})
 _PREFIX = re.compile(r"(?:AT|at)")
 
 
-def _compile(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern, re.MULTILINE)
-    except re.error as exc:
-        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-
-
 def _command_problem(text: str) -> str | None:
     """Why ``text`` may not be sent to the modem as one command line, or None."""
-    found = control_character(text)
-    if found is not None:
-        return f"contains a control character ({found}); an AT command line may contain none"
+    problem = control_problem(text, "an AT command line")
+    if problem is not None:
+        return problem
     if not _PREFIX.match(text):
         return f"{text!r} is not an AT command line (it must start with AT)"
     return None
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class IndexScale(_Model):
+class IndexScale(ProfileModel):
     """How a reported index maps to a value: ``offset + step * index`` for ``0 <= index <= max_index``.
 
     For the TS 38.133 reporting tables behind ``+CESQ`` (see ``ue-3gpp.yaml``) ``offset`` is the
@@ -110,7 +109,7 @@ class IndexScale(_Model):
         return self.offset + self.step * index
 
 
-class Commands(_Model):
+class Commands(ProfileModel):
     """Command lines (sent as written; no templates). Lists run in order, replies concatenated."""
 
     check: str = Field(default="AT", description="a command answered OK when the modem is there")
@@ -131,14 +130,10 @@ class Commands(_Model):
     @field_validator("identity", "registration", "signal")
     @classmethod
     def _lines(cls, value: list[str]) -> list[str]:
-        for index, command in enumerate(value):
-            problem = _command_problem(command)
-            if problem:
-                raise at(index, problem)
-        return value
+        return checked_lines(value, _command_problem)
 
 
-class FinalResults(_Model):
+class FinalResults(ProfileModel):
     """Regexes of the final result codes, each matched against one whole line."""
 
     ok: str = "^OK$"
@@ -151,26 +146,20 @@ class FinalResults(_Model):
     @field_validator("ok", "error")
     @classmethod
     def _regex(cls, value: str) -> str:
-        _compile(value)
-        return value
+        return checked_regex(value)
 
     @field_validator("cme_error")
     @classmethod
     def _cme_regex(cls, value: str) -> str:
-        if "err" not in _compile(value).groupindex:
-            raise ValueError("the cme_error regex needs a group named 'err'")
-        return value
+        return checked_regex_with_group(value, "err", "cme_error")
 
     @model_validator(mode="after")
     def _combine(self) -> FinalResults:
-        try:
-            re.compile("|".join(f"(?:{p})" for p in (self.ok, self.error, self.cme_error)), re.MULTILINE)
-        except re.error as exc:
-            raise ValueError(f"the final result codes cannot be combined into one regex: {exc}") from None
+        check_combinable((self.ok, self.error, self.cme_error), "the final result codes")
         return self
 
 
-class Responses(_Model):
+class Responses(ProfileModel):
     """Regexes that read values out of information responses."""
 
     registration: str = Field(description="regex with a group named 'stat'")
@@ -182,16 +171,14 @@ class Responses(_Model):
     @field_validator("registration")
     @classmethod
     def _registration_regex(cls, value: str) -> str:
-        if "stat" not in _compile(value).groupindex:
-            raise ValueError("the registration regex needs a group named 'stat'")
-        return value
+        return checked_regex_with_group(value, "stat", "registration")
 
     @field_validator("signal")
     @classmethod
     def _signal_regexes(cls, value: list[str]) -> list[str]:
         for index, pattern in enumerate(value):
             try:
-                groups = set(_compile(pattern).groupindex)
+                groups = set(compile_regex(pattern).groupindex)
             except ValueError as exc:
                 raise at(index, str(exc)) from None
             unknown = groups - READING_GROUPS
@@ -204,7 +191,7 @@ class Responses(_Model):
     def _scales_used(self) -> Responses:
         captured: set[str] = set()
         for pattern in self.signal:
-            captured |= set(_compile(pattern).groupindex)
+            captured |= set(compile_regex(pattern).groupindex)
         for name in self.scales:
             if name not in SCALED_GROUPS:
                 raise at(("scales", name), f"only {', '.join(sorted(SCALED_GROUPS))} can have a scale")
@@ -213,14 +200,14 @@ class Responses(_Model):
         return self
 
 
-class Timeouts(_Model):
+class Timeouts(ProfileModel):
     """Seconds to wait for the final result code."""
 
     command: float = Field(default=5.0, gt=0, description="an ordinary command")
     radio: float = Field(default=30.0, gt=0, description="AT+CFUN (Quectel: up to 15 s, network-bound)")
 
 
-class UeProfile(_Model):
+class UeProfile(ProfileModel):
     """One UE modem's AT dialect."""
 
     name: str
@@ -243,48 +230,24 @@ class UeProfile(_Model):
     @field_validator("on_open")
     @classmethod
     def _on_open(cls, value: list[str]) -> list[str]:
-        for index, command in enumerate(value):
-            problem = _command_problem(command)
-            if problem:
-                raise at(index, problem)
-        return value
+        return checked_lines(value, _command_problem)
 
     @field_validator("urcs")
     @classmethod
     def _urcs(cls, value: list[str]) -> list[str]:
-        for index, pattern in enumerate(value):
-            try:
-                _compile(pattern)
-            except ValueError as exc:
-                raise at(index, str(exc)) from None
-        return value
+        return checked_regexes(value)
 
     def regex(self, pattern: str) -> re.Pattern[str]:
         """Compile one of this profile's regexes the way the driver uses them."""
-        return _compile(pattern)
+        return compile_regex(pattern)
 
 
-def load_ue_profile(
-    name_or_path: str | Path, search_dirs: Sequence[Path] = (Path("instruments/profiles"),)
-) -> UeProfile:
+def load_ue_profile(name_or_path: str | Path, search_dirs: Sequence[Path] = DEFAULT_DIRS) -> UeProfile:
     """Load a UE profile by name (``ue-3gpp`` -> the first ``<dir>/ue-3gpp.yaml`` of
-    ``search_dirs``) or by path.
+    ``search_dirs``; only files whose name starts with ``ue-`` are UE profiles) or by path.
 
-    The file is read with the bounded loader plans use (:mod:`fivegbench.plan.yamlsafe`). Raises
+    The file is read with the bounded loader plans use (:mod:`fivegbench.drivers.profiles`). Raises
     PlanError (``file:line:col: key: message``) for an unreadable or invalid file, BenchError when
-    no profile of that name exists; either is one line.
+    no UE profile of that name exists; either is one line.
     """
-    path = Path(name_or_path)
-    if path.suffix not in (".yaml", ".yml") and len(path.parts) == 1:
-        candidates = [d / f"{path.name}{suffix}" for d in search_dirs for suffix in (".yaml", ".yml")]
-        found = next((c for c in candidates if c.is_file()), None)
-        if found is None:
-            available = sorted({p.stem for d in search_dirs if d.is_dir() for p in d.glob("*.y*ml")})
-            raise BenchError(
-                f"UE profile {str(name_or_path)!r} not found in {', '.join(map(str, search_dirs))}"
-                + (f" (available: {', '.join(available)})" if available else "")
-            )
-        path = found
-    _, text = yamlsafe.read_text(path)
-    data, positions = yamlsafe.loads(text, str(path))
-    return yamlsafe.validate(UeProfile, data, positions, str(path))
+    return load_profile_file(UeProfile, name_or_path, "ue", search_dirs)
