@@ -149,3 +149,14 @@ def test_idle_rtt_is_the_modelled_air_interface_delay(latency_lines):
             # the emulator itself adds ~0.25 ms per direction (measured in benchmarks/traffic.py)
             assert line["values"]["rtt_p50"]["value"] == pytest.approx(modelled_ms, abs=1.0)
             assert line["conditions"]["one_way_valid"] is True
+
+
+def test_the_ue_readings_go_beside_each_point_and_follow_the_attenuator(short_run):
+    _, _, _, lines = short_run
+    dl = [line for line in lines if line["conditions"]["direction"] == "dl"]
+    attenuation = [float(line["point"]["attenuation"].removesuffix(" dB")) for line in dl]
+    rsrp = [line["values"]["rsrp"]["value"] for line in dl]
+    # CESQ reports RSRP in 1 dB steps (TS 38.133): each dB of attenuation is a dB of RSRP
+    for a, r in zip(attenuation[1:], rsrp[1:], strict=True):
+        assert r - rsrp[0] == pytest.approx(-(a - attenuation[0]), abs=1.0)
+    assert all("+C5GREG: 0,1" in line["conditions"]["ue_registration"] for line in dl)
