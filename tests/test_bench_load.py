@@ -10,11 +10,13 @@ import pytest
 
 from fivegbench.bench import load_bench
 from fivegbench.drivers.gnb.profile import load_profile
+from fivegbench.drivers.ue.profile import load_ue_profile
 from fivegbench.errors import PlanError
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM = (ROOT / "instruments/benches/sim.yaml").read_text(encoding="utf-8")
 SIM_GNB = ROOT / "instruments/profiles/sim-gnb.yaml"
+SIM_UE = ROOT / "instruments/profiles/ue-3gpp.yaml"
 
 
 def _line_of(text: str, marker: str) -> int:
@@ -34,15 +36,16 @@ def _bench(tmp_path: Path, text: str) -> Path:
 
 def test_profiles_are_loaded_with_the_bench():
     loaded = load_bench(ROOT / "instruments/benches/sim.yaml")
-    assert loaded.profiles == {"gnb": load_profile(SIM_GNB)}
+    assert loaded.profiles == {"gnb": load_profile(SIM_GNB), "ue": load_ue_profile(SIM_UE)}
     moved = loaded.with_resources({"gnb": "socket://127.0.0.1:5555"})
     assert moved.profiles == loaded.profiles
     assert moved.bench.instruments["gnb"].resource == "socket://127.0.0.1:5555"
 
 
-def test_a_bench_without_a_gnb_has_no_profiles(tmp_path):
-    start, end = SIM.index("  gnb:"), SIM.index("  attenuator:")
-    assert load_bench(_bench(tmp_path, SIM[:start] + SIM[end:])).profiles == {}
+def test_a_bench_without_a_gnb_or_a_ue_has_no_profiles(tmp_path):
+    text = SIM[: SIM.index("  gnb:")] + SIM[SIM.index("  attenuator:") :]
+    text = text[: text.index("  ue:")] + text[text.index("  traffic:") :]
+    assert load_bench(_bench(tmp_path, text)).profiles == {}
 
 
 def test_profile_by_name_is_looked_up_beside_the_bench(tmp_path):
@@ -119,8 +122,8 @@ BAD_BENCHES = [
     ),
     (
         "crlf-in-the-resource",
-        "resource: socket://127.0.0.1:0",
-        'resource: "socket://127.0.0.1:0\\r\\nrf on"',
+        "resource: socket://127.0.0.1:0\n    profile: sim-gnb",
+        'resource: "socket://127.0.0.1:0\\r\\nrf on"\n    profile: sim-gnb',
         'resource: "socket',
         "instruments.gnb.resource",
         "CR (U+000D) at position 21",

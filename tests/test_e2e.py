@@ -113,7 +113,14 @@ def test_demo_io_log_has_both_instruments(demo_run):
     assert "  analyzer  >  TRAC:DATA? TRACE1" in text
     assert "<block 40004 bytes>" in text or "<block" in text
     assert "  gnb  >  rf off" in text
-    assert text.rstrip().endswith("attenuator  <  9.5E+01")  # safe state: attenuator to maximum, read back
+    # the safe state's last act: the Mini-Circuits attenuator to its maximum, read back
+    tail = [line.split("  ", 1)[1] for line in lines[-4:]]
+    assert tail == [
+        "attenuator  >  :SETATT=110",
+        "attenuator  <  1",
+        "attenuator  >  :ATT?",
+        "attenuator  <  110.00",
+    ]
     assert "  gnb  >  set tx-power 46.0" in text
 
 

@@ -68,7 +68,7 @@ def test_attenuation_needs_an_attenuator_within_its_range(tmp_path):
     text = plan().replace("sweep: {tx_power: [40 dBm, 43 dBm]}", "sweep: {attenuation: [10 dB, 120 dB]}")
     loaded = parse_plan(text, file="p.yaml")
     bench = load_bench(ROOT / "instruments/benches/sim.yaml")
-    with pytest.raises(PlanError, match="above the bench attenuator's 95 dB") as info:
+    with pytest.raises(PlanError, match="above the bench attenuator's 110 dB") as info:
         preflight.check(loaded, expand(loaded), bench)
     assert str(info.value).startswith("p.yaml:7:")
     no_attenuator = tmp_path / "bench.yaml"

@@ -31,7 +31,6 @@ from fivegbench.runner import execute
 from fivegbench.sim.bench import simulated_bench
 from fivegbench.transport.base import IoLog
 from tests.sim.consoleclient import RawSession, rf_state
-from tests.sim.rawclient import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 SIM_BENCH = ROOT / "instruments/benches/sim.yaml"
@@ -128,12 +127,16 @@ def io_lines(run_dir: Path) -> list[str]:
 
 
 def attenuation(resource: str) -> float:
+    """The simulated Mini-Circuits attenuator's setting, asked over its own Telnet-style socket."""
     port = int(resource.split("::")[2])
-    client = Client(port)
-    try:
-        return float(client.query("ATT?"))
-    finally:
-        client.sock.close()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b":ATT?\r\n")
+        reply = b""
+        while not reply.endswith(b"\r\n"):
+            chunk = sock.recv(64)
+            assert chunk, "the attenuator closed the connection"
+            reply += chunk
+    return float(reply)
 
 
 def closed_port() -> int:
@@ -379,9 +382,9 @@ def test_a_full_disk_stops_the_run_with_rf_off_and_no_traceback(sim, tmp_path):
         assert code == 3, output
         assert "Traceback" not in output and "No space left on device" in output
         # record.json may not fit on the disk: the safe state is said on the terminal too
-        assert "safe state confirmed: gNB RF off (read back); attenuator at maximum 95 dB" in output
+        assert "safe state confirmed: gNB RF off (read back); attenuator at maximum 110 dB" in output
         assert rf_state(sim["gnb"]) == "OFF"
-        assert attenuation(sim["attenuator"]) == 95.0
+        assert attenuation(sim["attenuator"]) == 110.0
         # what could be written is whole: the journal holds no torn line
         lines = (run_dir / "journal.jsonl").read_text().splitlines()
         assert lines and all(json.loads(line) for line in lines)
@@ -402,9 +405,9 @@ def test_bench_safe_after_a_kill_9(sim, tmp_path):
     assert rf_state(sim["gnb"]) == "ON"
     proc = fivegbench("bench", "safe", "--bench", str(bench))
     assert proc.returncode == 0, proc.stderr
-    assert "confirmed: gNB RF off (read back); attenuator at maximum 95 dB (read back)" in proc.stdout
+    assert "confirmed: gNB RF off (read back); attenuator at maximum 110 dB (read back)" in proc.stdout
     assert rf_state(sim["gnb"]) == "OFF"
-    assert attenuation(sim["attenuator"]) == 95.0
+    assert attenuation(sim["attenuator"]) == 110.0
 
 
 def test_bench_safe_names_the_instrument_that_may_still_transmit(sim, tmp_path):
@@ -412,9 +415,9 @@ def test_bench_safe_names_the_instrument_that_may_still_transmit(sim, tmp_path):
     proc = fivegbench("bench", "safe", "--bench", str(write_bench(tmp_path, resources)))
     assert proc.returncode == 4, proc.stderr
     assert f"UNSAFE: gnb ({resources['gnb']}) may still transmit" in proc.stderr
-    assert "attenuator at maximum 95 dB (read back)" in proc.stderr  # the rest was still made safe
+    assert "attenuator at maximum 110 dB (read back)" in proc.stderr  # the rest was still made safe
     assert "Traceback" not in proc.stderr
-    assert attenuation(sim["attenuator"]) == 95.0
+    assert attenuation(sim["attenuator"]) == 110.0
 
 
 def test_bench_safe_on_the_simulated_bench():
@@ -460,8 +463,8 @@ def test_an_io_log_that_cannot_be_written_never_stands_before_a_safety_command(t
         attenuator_db = attenuation(running.resources["attenuator"])
     assert record.exit_code == 3
     assert record.status == "error: cannot write io.log: No space left on device"
-    assert record.safe_state == "confirmed: gNB RF off (read back); attenuator at maximum 95 dB (read back)"
-    assert not rf_on and attenuator_db == 95.0
+    assert record.safe_state == "confirmed: gNB RF off (read back); attenuator at maximum 110 dB (read back)"
+    assert not rf_on and attenuator_db == 110.0
     # the command whose log line failed was still sent: the 40 dBm point was measured, then the run stopped
     lines = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
     assert [line["point"]["tx_power"] for line in lines] == ["37 dBm", "40 dBm"]
