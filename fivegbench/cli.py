@@ -36,7 +36,7 @@ from fivegbench.plan.load import LoadedPlan, load_plan
 from fivegbench.plan.show import steps_table
 from fivegbench.record import RunRecord
 from fivegbench.runner import AbortNow, RunContext, StopControl, execute, roles_for
-from fivegbench.safestate import make_bench_safe
+from fivegbench.safestate import SAFETY_ROLES, make_bench_safe
 from fivegbench.sim.bench import simulated_bench
 from fivegbench.store import RunLog, copy_inputs, create_run_dir, index_run
 from fivegbench.transport.base import IoLog
@@ -281,7 +281,7 @@ def bench_safe(obj: dict[str, Any], bench_path: Path | None) -> None:
 
     for signum in STOP_SIGNALS:
         signal.signal(signum, refuse)
-    sim = simulated_bench(bench) if bench.bench.simulated else nullcontext(None)
+    sim = simulated_bench(bench, roles=SAFETY_ROLES) if bench.bench.simulated else nullcontext(None)
     with _errors(obj["debug"], EXIT_ERROR), sim as running:
         state = make_bench_safe(running.bench if running is not None else bench, IoLog())
     if state.confirmed:

@@ -91,6 +91,7 @@ class GnbConsole:
         self._user_prompt = profile.regex(profile.login.user_prompt)
         self._password_prompt = profile.regex(profile.login.password_prompt)
         self._login_failure = profile.regex(profile.login.failure)
+        self._logged_in = False
 
     # -- session -----------------------------------------------------------------------------
     def connect(self) -> None:
@@ -137,6 +138,7 @@ class GnbConsole:
                 password_sent = True
                 expect = {"prompt", "user"}
         log.info("%s: logged in", self.role)
+        self._logged_in = True
         for n, command in enumerate(self.profile.on_login):
             self._command(command, field=f"on_login[{n}]")
 
@@ -364,7 +366,8 @@ class GnbConsole:
                     return
                 raise InstrumentError(self.role, "<resync>", None, f"no prompt ({exc})") from exc
             if self._last_prompt(text, {"prompt", "user", "password"}) != "prompt":
-                log.warning("%s: the console asks for a login; logging in again", self.role)
+                if self._logged_in:  # the session ended under us: an idle timeout, a reset link
+                    log.warning("%s: the console asks for a login again; logging in", self.role)
                 self.connect()
                 return
             seen, wait = True, quiet_s
