@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fivegbench.bench import Instruments, LoadedBench
+from fivegbench.errors import BenchError
 from fivegbench.record import Value
 from fivegbench.reduce.stats import Interval
 
@@ -40,3 +41,11 @@ class Outcome:
 
 
 Measurement = Callable[[MeasureContext, Any], Outcome]
+
+
+def role(ctx: MeasureContext, name: str, kind: str) -> Any:
+    """The bench's driver for role ``name``; BenchError when the bench has none."""
+    driver = ctx.instruments.get(name)
+    if driver is None:
+        raise BenchError(f"{kind} needs a {name} role on the bench")
+    return driver

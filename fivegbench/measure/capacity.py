@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from fivegbench.drivers.traffic.iperf3 import Iperf3Settings
-from fivegbench.errors import BenchError
-from fivegbench.measure.base import MeasureContext, Outcome
+from fivegbench.measure.base import MeasureContext, Outcome, role
 from fivegbench.measure.traffic import MBIT, peak_rate_mbps_for
 from fivegbench.params import number
 from fivegbench.record import Value
@@ -31,9 +30,7 @@ MAX_TRIALS = 30
 
 
 def traffic_capacity(ctx: MeasureContext, step: Any) -> Outcome:
-    traffic = ctx.instruments.get("traffic")
-    if traffic is None:
-        raise BenchError("traffic.capacity needs a traffic role on the bench")
+    traffic = role(ctx, "traffic", step.kind)
     params = step.params
     direction = str(params["direction"])
     threshold = number(params["loss_threshold"])

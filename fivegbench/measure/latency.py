@@ -29,8 +29,7 @@ import numpy as np
 
 from fivegbench.drivers.traffic.iperf3 import Iperf3Settings
 from fivegbench.drivers.traffic.irtt import IrttResult, IrttSettings
-from fivegbench.errors import BenchError
-from fivegbench.measure.base import MeasureContext, Outcome
+from fivegbench.measure.base import MeasureContext, Outcome, role
 from fivegbench.params import number
 from fivegbench.record import Value
 from fivegbench.reduce.stats import Interval, quantile_interval
@@ -42,9 +41,7 @@ P999_MIN_SAMPLES = 10_000
 
 
 def traffic_latency(ctx: MeasureContext, step: Any) -> Outcome:
-    traffic = ctx.instruments.get("traffic")
-    if traffic is None:
-        raise BenchError("traffic.latency needs a traffic role on the bench")
+    traffic = role(ctx, "traffic", step.kind)
     params = step.params
     duration = number(params["duration"])
     settings = IrttSettings(

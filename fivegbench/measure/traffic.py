@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 
 from fivegbench.drivers.traffic.iperf3 import Iperf3Result, Iperf3Settings
-from fivegbench.errors import BenchError
-from fivegbench.measure.base import MeasureContext, Outcome
+from fivegbench.measure.base import MeasureContext, Outcome, role
 from fivegbench.nr.datarate import peak_rate_mbps, tdd_fractions
 from fivegbench.params import number
 from fivegbench.record import Value
@@ -41,9 +40,7 @@ REPORT_INTERVAL_S = 0.2
 
 
 def traffic_throughput(ctx: MeasureContext, step: Any) -> Outcome:
-    traffic = ctx.instruments.get("traffic")
-    if traffic is None:
-        raise BenchError("traffic.throughput needs a traffic role on the bench")
+    traffic = role(ctx, "traffic", step.kind)
     params = step.params
     values: dict[str, Value] = {}
     conditions: dict[str, Any] = {}

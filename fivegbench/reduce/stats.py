@@ -77,17 +77,7 @@ def _samples(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
 def mean_interval(values: npt.ArrayLike, confidence: float = CONFIDENCE) -> Interval:
     """Student's t interval of the mean of independent samples (NaN and inf are dropped)."""
     x = _samples(values)
-    n = x.size
-    method = f"mean of {n} independent runs, Student t"
-    if n == 0:
-        return Interval(math.nan, -math.inf, math.inf, 0, confidence, method)
-    mean = float(x.mean())
-    if n < 2:
-        return Interval(mean, -math.inf, math.inf, n, confidence, method + " (one run: no interval)")
-    from scipy import stats
-
-    half = float(stats.t.ppf((1 + confidence) / 2, n - 1)) * float(x.std(ddof=1)) / math.sqrt(n)
-    return Interval(mean, mean - half, mean + half, n, confidence, method)
+    return _t_interval(x, x.size, confidence, f"mean of {x.size} independent runs, Student t")
 
 
 def lag1_autocorrelation(values: npt.ArrayLike) -> float:
@@ -103,19 +93,25 @@ def lag1_autocorrelation(values: npt.ArrayLike) -> float:
 def series_mean_interval(values: npt.ArrayLike, confidence: float = CONFIDENCE) -> Interval:
     """Interval of the mean of a positively autocorrelated series (AR(1) effective sample size)."""
     x = _samples(values)
-    n = x.size
     rho = min(max(lag1_autocorrelation(x), 0.0), 0.95)
-    n_eff = n * (1 - rho) / (1 + rho)
-    method = f"mean of {n} intervals, AR(1) effective sample size {n_eff:.1f} (lag-1 r={rho:.2f}), Student t"
-    if n == 0:
+    n_eff = x.size * (1 - rho) / (1 + rho)
+    method = (
+        f"mean of {x.size} intervals, AR(1) effective sample size {n_eff:.1f} (lag-1 r={rho:.2f}), Student t"
+    )
+    return _t_interval(x, n_eff, confidence, method)
+
+
+def _t_interval(x: npt.NDArray[np.float64], n_eff: float, confidence: float, method: str) -> Interval:
+    """``mean ± t(1−α/2, n_eff−1)·s/√n_eff``; open (±inf) with fewer than 2 effective samples."""
+    if x.size == 0:
         return Interval(math.nan, -math.inf, math.inf, 0, confidence, method)
     mean = float(x.mean())
     if n_eff < 2:
-        return Interval(mean, -math.inf, math.inf, n, confidence, method + " (too few: no interval)")
+        return Interval(mean, -math.inf, math.inf, x.size, confidence, method + " (too few for an interval)")
     from scipy import stats
 
     half = float(stats.t.ppf((1 + confidence) / 2, n_eff - 1)) * float(x.std(ddof=1)) / math.sqrt(n_eff)
-    return Interval(mean, mean - half, mean + half, n, confidence, method)
+    return Interval(mean, mean - half, mean + half, x.size, confidence, method)
 
 
 def quantile_interval(values: npt.ArrayLike, p: float, confidence: float = CONFIDENCE) -> Interval:
