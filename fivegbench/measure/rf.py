@@ -13,8 +13,7 @@ from typing import Any
 import numpy as np
 
 from fivegbench.drivers.analyzer.rs_fsw import Trace
-from fivegbench.errors import BenchError
-from fivegbench.measure.base import MeasureContext, Outcome
+from fivegbench.measure.base import MeasureContext, Outcome, role
 from fivegbench.nr.bandwidth import config_bandwidth_hz
 from fivegbench.nr.masks import obue_mask
 from fivegbench.record import Value
@@ -37,9 +36,7 @@ def _points_for(span_hz: float, rbw_hz: float) -> int:
 
 
 def _acquire(ctx: MeasureContext, step: Any, default_span_hz: float) -> tuple[Trace, float]:
-    analyzer = ctx.instruments.get("analyzer")
-    if analyzer is None:
-        raise BenchError("this measurement needs an analyzer role on the bench")
+    analyzer = role(ctx, "analyzer", step.kind)
     cell = step.cell
     loss = ctx.bench.bench.rf_path.loss_db(cell.center_frequency)
     span = float(step.params.get("span", default_span_hz))

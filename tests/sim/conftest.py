@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import pyvisa
 
 from fivegbench.sim.world import World
 
@@ -15,3 +16,17 @@ def analyzer_world() -> World:
     w.gnb.tx_power_dbm = 37.0
     w.path_loss_db = 40.0
     return w
+
+
+@pytest.fixture
+def world() -> World:
+    """A fresh world (modules that need a transmitting gNB override it)."""
+    return World()
+
+
+@pytest.fixture(scope="module")
+def rm():
+    """A pyvisa-py ResourceManager: one per process in real use, one per module here."""
+    manager = pyvisa.ResourceManager("@py")
+    yield manager
+    manager.close()

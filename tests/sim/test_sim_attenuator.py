@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import pyvisa
 
 from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.errors import InstrumentError
@@ -13,18 +12,6 @@ from fivegbench.sim.attenuator import SETTLE_S, SimAttenuator, snap_to_step
 from fivegbench.sim.scpi import ScpiServer
 from fivegbench.sim.world import World
 from fivegbench.transport.visa import VisaTransport
-
-
-@pytest.fixture(scope="module")
-def rm():
-    manager = pyvisa.ResourceManager("@py")  # one per process in real use; one per module here
-    yield manager
-    manager.close()
-
-
-@pytest.fixture
-def world():
-    return World()
 
 
 @pytest.fixture

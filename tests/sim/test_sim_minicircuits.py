@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-import pyvisa
 
 from fivegbench.bench import InstrumentConfig
 from fivegbench.drivers.attenuator.minicircuits import MiniCircuitsAttenuator
@@ -59,18 +58,6 @@ class Line:
 
     def close(self) -> None:
         self.sock.close()
-
-
-@pytest.fixture(scope="module")
-def rm():
-    manager = pyvisa.ResourceManager("@py")  # one per process in real use; one per module here
-    yield manager
-    manager.close()
-
-
-@pytest.fixture
-def world():
-    return World()
 
 
 @pytest.fixture

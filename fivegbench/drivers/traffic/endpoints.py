@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -28,7 +27,8 @@ from urllib.parse import parse_qs
 
 from fivegbench.drivers.traffic.iperf3 import Iperf3, Iperf3Result, Iperf3Settings
 from fivegbench.drivers.traffic.irtt import Irtt, IrttResult, IrttSettings
-from fivegbench.drivers.traffic.process import LocalServer, ServerTool, check_host
+from fivegbench.drivers.traffic.process import LocalServer, ServerTool, check_host, run_tool
+from fivegbench.errors import InstrumentError
 from fivegbench.transport.base import IoLog
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 _NETNS = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 IPERF3_PORT = 5201
 IRTT_PORT = 2112
+VERSION_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,10 @@ class TrafficEndpoints:
         """The tools' versions, for the record: ``iperf 3.12; irtt 0.9.0``."""
         versions = []
         for command in (["iperf3", "--version"], ["irtt", "version"]):
-            try:
-                out = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False).stdout
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                out = f"{command[0]}: not runnable ({exc})"
+            try:  # through the one seam, so io.log shows it too
+                out = run_tool(command, self.role, self.iolog, VERSION_TIMEOUT_S).stdout
+            except InstrumentError as exc:
+                out = f"{command[0]}: {exc.message}"
             versions.append(out.strip().splitlines()[0] if out.strip() else f"{command[0]}: no version")
         where = (
             f"clients in netns {self.endpoints.client_netns}"
