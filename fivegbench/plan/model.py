@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, Validati
 
 from fivegbench import kinds, units
 from fivegbench.nr.arfcn import arfcn_to_hz
+from fivegbench.nr.test_models import TEST_MODELS
 from fivegbench.nr.bandwidth import FR1_MAX_HZ, n_rb
 from fivegbench.params import (
     ARFCN,
@@ -38,18 +39,6 @@ from fivegbench.plan.yamlsafe import PathElem, StrictModel, at, describe, unknow
 
 MAX_POINTS = 100_000
 """Most sweep points in one step (and most measurements: points x repeat)."""
-
-TEST_MODELS: tuple[str, ...] = (
-    "NR-FR1-TM1.1",
-    "NR-FR1-TM1.2",
-    "NR-FR1-TM2",
-    "NR-FR1-TM2a",
-    "NR-FR1-TM3.1",
-    "NR-FR1-TM3.1a",
-    "NR-FR1-TM3.2",
-    "NR-FR1-TM3.3",
-)
-"""NR FR1 test models, TS 38.141-1 §4.9.2."""
 
 BS_CLASSES: tuple[str, ...] = ("wide_area", "medium_range", "local_area")
 BS_CATEGORIES: tuple[str, ...] = ("A", "B")

@@ -39,7 +39,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from fivegbench.nr.arfcn import arfcn_to_hz, hz_to_arfcn
+from fivegbench.nr.bands import band as nr_band
 from fivegbench.nr.bandwidth import n_rb
+from fivegbench.nr.test_models import TEST_MODELS
 from fivegbench.sim.stream import Connection, StreamServer
 from fivegbench.sim.world import World
 
@@ -49,57 +52,20 @@ MODEL = "VHT gNodeB 8T8R (simulated)"
 SOFTWARE = "2.3.1-sim"
 PROMPT = "gnb-cli> "
 TX_POWER_RANGE_DBM = (-10.0, 50.0)
-TEST_MODELS = (
-    "NR-FR1-TM1.1",
-    "NR-FR1-TM1.2",
-    "NR-FR1-TM2",
-    "NR-FR1-TM2a",
-    "NR-FR1-TM3.1",
-    "NR-FR1-TM3.1a",
-    "NR-FR1-TM3.2",
-    "NR-FR1-TM3.3",
-)
 CHANNEL_BANDWIDTHS_MHZ = (5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 70, 80, 90, 100, 200, 400)
 SCS_KHZ = (15, 30, 60, 120)
-# Downlink operating band edges in MHz (TS 38.104 Table 5.2-1/5.2-2, nr-standards.md §1.4).
-BANDS_MHZ: dict[str, tuple[float, float]] = {
-    "n1": (2110.0, 2170.0),
-    "n3": (1805.0, 1880.0),
-    "n28": (758.0, 803.0),
-    "n40": (2300.0, 2400.0),
-    "n41": (2496.0, 2690.0),
-    "n77": (3300.0, 4200.0),
-    "n78": (3300.0, 3800.0),
-    "n79": (4400.0, 5000.0),
-    "n257": (26500.0, 29500.0),
-    "n258": (24250.0, 27500.0),
-}
-FR2_BANDS = frozenset({"n257", "n258"})
+# The bands this gNB's firmware supports; their edges come from TS 38.104 (nr.bands).
+SUPPORTED_BANDS = ("n1", "n3", "n28", "n40", "n41", "n77", "n78", "n79", "n257", "n258")
 
 
-def arfcn_to_hz(arfcn: int) -> float:
-    """NR-ARFCN -> F_REF in Hz (TS 38.104 §5.4.2.1, Table 5.4.2.1-1)."""
-    if 0 <= arfcn < 600000:
-        return 5e3 * arfcn
-    if 600000 <= arfcn <= 2016666:
-        return 3000e6 + 15e3 * (arfcn - 600000)
-    if 2016667 <= arfcn <= 3279165:
-        return 24250.08e6 + 60e3 * (arfcn - 2016667)
-    raise ValueError(f"NR-ARFCN {arfcn} is outside 0..3279165")
+def _dl_edges_mhz(name: str) -> tuple[float, float]:
+    b = nr_band(name)
+    return b.dl_low_hz / 1e6, b.dl_high_hz / 1e6
 
 
-def hz_to_arfcn(frequency_hz: float) -> int | None:
-    """F_REF in Hz -> NR-ARFCN, or None when the frequency is not on the global raster."""
-    if 0 <= frequency_hz < 3000e6:
-        n = round(frequency_hz / 5e3)
-    elif 3000e6 <= frequency_hz < 24250.08e6:
-        n = 600000 + round((frequency_hz - 3000e6) / 15e3)
-    elif 24250.08e6 <= frequency_hz <= 100000e6:
-        n = 2016667 + round((frequency_hz - 24250.08e6) / 60e3)
-    else:
-        return None
+def _arfcn_or_none(frequency_hz: float) -> int | None:
     try:
-        return n if abs(arfcn_to_hz(n) - frequency_hz) < 1.0 else None
+        return hz_to_arfcn(frequency_hz)
     except ValueError:
         return None
 
@@ -313,7 +279,7 @@ class SimGnbConsole(StreamServer[_Session]):
         _no_args(args, "show cell")
         with self.world.lock:
             g = self.world.gnb
-            arfcn = hz_to_arfcn(g.center_frequency_hz)
+            arfcn = _arfcn_or_none(g.center_frequency_hz)
             return "\n".join(
                 [
                     f"Band: {g.band}",
@@ -334,7 +300,7 @@ class SimGnbConsole(StreamServer[_Session]):
             alarms = list(self._alarms)
         with self.world.lock:
             g = self.world.gnb
-            low, high = BANDS_MHZ.get(g.band, (math.nan, math.nan))
+            low, high = _dl_edges_mhz(g.band)
             if g.rf_on and not low <= g.center_frequency_hz / 1e6 <= high:
                 text = f"carrier {g.center_frequency_hz / 1e6:.3f} MHz outside band {g.band}"
                 alarms.append(_Alarm("MAJOR", "CELL-CONFIG", text))
@@ -349,8 +315,8 @@ class SimGnbConsole(StreamServer[_Session]):
 
     def _set_band(self, args: list[str]) -> str:
         band = _one_arg(args, "set band <band>").lower()
-        if band not in BANDS_MHZ:
-            raise CliError(f"Unsupported band '{band}' (supported: {', '.join(BANDS_MHZ)})")
+        if band not in SUPPORTED_BANDS:
+            raise CliError(f"Unsupported band '{band}' (supported: {', '.join(SUPPORTED_BANDS)})")
         self._require_rf_off("band")
         with self.world.lock:
             self.world.gnb.band = band
@@ -366,7 +332,7 @@ class SimGnbConsole(StreamServer[_Session]):
         self._require_rf_off("ARFCN")
         with self.world.lock:
             band = self.world.gnb.band
-            low, high = BANDS_MHZ.get(band, (0.0, math.inf))
+            low, high = _dl_edges_mhz(band)
             if not low <= frequency_hz / 1e6 <= high:
                 raise CliError(f"ARFCN {arfcn} ({frequency_hz / 1e6:.3f} MHz) is outside band {band}")
             self.world.gnb.center_frequency_hz = frequency_hz
@@ -436,7 +402,7 @@ class SimGnbConsole(StreamServer[_Session]):
             if g.rf_on:
                 return "RF transmission ON"
             try:
-                n_rb(g.bandwidth_hz, g.scs_hz, fr2=g.band in FR2_BANDS)
+                n_rb(g.bandwidth_hz, g.scs_hz, fr2=nr_band(g.band).fr == "FR2")
             except ValueError as exc:
                 raise CliError(f"Invalid carrier configuration: {exc}") from None
         self.wait(self.rf_ramp_s)

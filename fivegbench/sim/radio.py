@@ -11,8 +11,9 @@ The model, in five steps (docs/radio-model.md has the reasoning and every assump
        SINR  = RSRP - N_RE;   SINR_eff = -10 log10(10^(-SINR/10) + 10^(-floor/10))  dB
        RSRQ  = N x RSRP / RSSI = S / (12 (S + N_RE))     (TS 38.215, full load, linear units)
 
-   UL is the same path in the other direction: the UE's power over the same N_RB x 12 REs, the
-   gNB's noise figure.
+   UL is the same path in the other direction with the gNB's noise figure. The UE's power is
+   fixed, so the UL scheduler may give it fewer PRBs, each with more power: of the allocations
+   N_RB, N_RB/2, ..., 1 it takes the one that carries the most (power-limited UL).
 2. **Link adaptation**: a logistic BLER per MCS, BLER = 1 / (1 + exp(k (SINR - SNR50))),
    SNR50 = 10 log10(2^SE - 1) + gap (Shannon SNR of the MCS's spectral efficiency plus a gap). The
    MCS maximises SE x (1 - BLER) among those with BLER <= 10 % (inner-loop link adaptation); the
@@ -82,6 +83,7 @@ __all__ = [
     "select_mcs",
     "snr50_db",
     "tdd_mean_wait_s",
+    "ul_allocations",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -109,7 +111,7 @@ GNB_NOISE_FIGURE_DB = 5.0
 
 UE_TX_POWER_DBM = 23.0
 """Model assumption [U]: UE transmit power, dBm (the usual power class 3 maximum; TS 38.101-1 is
-not in the reference notes). The UE is assumed to transmit it spread over all N_RB x 12 REs."""
+not in the reference notes), spread over the REs of its UL allocation (:func:`ul_allocations`)."""
 
 IMPLEMENTATION_FLOOR_DB = 30.0
 """Model assumption [U]: receiver implementation SINR ceiling, dB (EVM, phase noise, channel
@@ -619,6 +621,15 @@ def md1_wait_s(offered_bps: float, capacity_bps: float, packet_bytes: float) -> 
     return rho * service_s / (2 * (1 - rho))
 
 
+def ul_allocations(n_rb: int) -> list[int]:
+    """UL allocations the scheduler weighs for a power-limited UE: the whole carrier and its
+    halvings down to one PRB (10 log10(273) = 24 dB of power concentration at most)."""
+    out = [n_rb]
+    while out[-1] > 1:
+        out.append(out[-1] // 2)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # 5. The entry point
 # ---------------------------------------------------------------------------------------------
@@ -633,7 +644,8 @@ class RadioLink:
     rsrp_dbm : DL RSRP (power per RE), dBm.
     rsrq_db : DL RSRQ, full load, dB.
     sinr_db : DL SINR including the UE's implementation floor, dB (what the UE reports).
-    ul_sinr_db : UL SINR at the gNB including its implementation floor, dB.
+    ul_sinr_db : UL SINR at the gNB over the chosen allocation, implementation floor included, dB.
+    prb_ul : PRBs of the UL allocation (all of the carrier until the UE runs out of power).
     mcs_dl, mcs_ul : I_MCS chosen in the configured MCS table.
     layers_dl, layers_ul : MIMO layers used.
     bler_dl, bler_ul : initial-transmission BLER of the chosen MCS.
@@ -646,6 +658,7 @@ class RadioLink:
     rsrq_db: float
     sinr_db: float
     ul_sinr_db: float
+    prb_ul: int
     mcs_dl: int
     mcs_ul: int
     layers_dl: int
@@ -729,24 +742,27 @@ def link_state(
     }  # fmt: skip
     max_layers = {"dl": layers_dl, "ul": layers_ul}
 
-    out: dict[str, tuple[McsChoice, int, float, float, float]] = {}
-    for d in ("dl", "ul"):
-        sinr = budget[d].sinr_db
+    def adapt(d: str, sinr: float, share_of_carrier: float) -> tuple[McsChoice, int, float]:
         choice = select_mcs(sinr, mcs_table)
         layers = rank_for_sinr(sinr, max_layers[d])
-        h = harq(choice.bler)
-        rate = capacity_bps(
-            bandwidth_hz,
-            scs_hz,
-            tdd_pattern,
-            special_slot,
-            d,
-            layers,
-            choice.qm,
-            choice.r_x1024,
-            choice.bler,
-            fr,
+        full = capacity_bps(
+            bandwidth_hz, scs_hz, tdd_pattern, special_slot, d, layers, choice.qm, choice.r_x1024, choice.bler, fr
         )
+        return choice, layers, full * share_of_carrier
+
+    dl = adapt("dl", budget["dl"].sinr_db, 1.0)
+    # The UE's power is fixed, so fewer PRBs each get more of it: the UL scheduler picks the
+    # allocation that carries the most.
+    ul_prbs, ul_sinr, ul = 0, -math.inf, (select_mcs(-math.inf, mcs_table), 1, -1.0)
+    for prbs in ul_allocations(cfg.n_rb):
+        concentration_db = 10 * math.log10(cfg.n_rb / prbs)
+        sinr = effective_sinr_db(budget["ul"].sinr_thermal_db + concentration_db, implementation_floor_db)
+        candidate = adapt("ul", sinr, prbs / cfg.n_rb)
+        if candidate[2] > ul[2]:  # ties keep the larger allocation
+            ul_prbs, ul_sinr, ul = prbs, sinr, candidate
+    out = {}
+    for d, (choice, layers, rate) in (("dl", dl), ("ul", ul)):
+        h = harq(choice.bler)
         delay = one_way_delay_s(cfg.wait_s[d], cfg.slot_s, h.extra_round_trips, core_delay_s=core_delay_s)
         out[d] = (choice, layers, rate, delay, h.residual_loss)
 
@@ -755,7 +771,8 @@ def link_state(
         rsrp_dbm=budget["dl"].rx_per_re_dbm,
         rsrq_db=budget["dl"].rsrq_db,
         sinr_db=budget["dl"].sinr_db,
-        ul_sinr_db=budget["ul"].sinr_db,
+        ul_sinr_db=ul_sinr,
+        prb_ul=ul_prbs,
         mcs_dl=mcs_dl.index,
         mcs_ul=mcs_ul.index,
         layers_dl=l_dl,

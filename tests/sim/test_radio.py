@@ -277,7 +277,8 @@ def test_capacity_and_rsrp_are_monotone_in_attenuation():
     links = [ref(float(a)) for a in np.arange(0.0, 100.1, 0.1)]
     rsrp = np.array([x.rsrp_dbm for x in links])
     assert np.all(np.diff(rsrp) < 0)
-    for field in ("dl_rate_bps", "ul_rate_bps", "layers_dl", "sinr_db", "ul_sinr_db"):
+    # (not the UL allocation nor its SINR: the scheduler trades PRBs against MCS steps)
+    for field in ("dl_rate_bps", "ul_rate_bps", "layers_dl", "sinr_db"):
         values = np.array([getattr(x, field) for x in links], dtype=float)
         assert np.all(np.diff(values) <= 0), field
     for x in links:  # wherever the BLER target is met, HARQ leaves at most 0.1^4 of the packets
@@ -301,12 +302,27 @@ def test_saturation_at_0_db_is_the_peak_times_one_minus_bler():
     assert link.dl_rate_bps / 1e6 == pytest.approx(1736.04, abs=0.01)
 
 
-def test_near_zero_capacity_and_total_loss_at_80_db():
-    link = ref(80)
-    assert link.dl_rate_bps < 10e3  # below 10 kbit/s of a 1.7 Gbit/s carrier
-    assert link.ul_rate_bps < 1.0
+def test_near_zero_capacity_and_total_loss_at_90_db():
+    link = ref(90)
+    assert link.dl_rate_bps < 1.0 and link.ul_rate_bps < 1.0
     assert link.dl_loss > 0.99 and link.ul_loss > 0.99
-    assert (link.mcs_dl, link.layers_dl) == (0, 1)
+    assert (link.mcs_dl, link.layers_dl, link.prb_ul) == (0, 1, 1)
+
+
+def test_the_ul_uses_the_whole_carrier_until_the_ue_runs_out_of_power():
+    assert ref(0).prb_ul == 273
+    assert ref(0).ul_sinr_db == pytest.approx(30.0, abs=0.05)  # at the implementation floor
+
+
+def test_a_power_limited_ue_concentrates_its_power_on_fewer_prbs():
+    link = ref(70)
+    # over the whole carrier: 23 dBm over 3276 REs, 60 + 70 dB loss, gNB noise -174 + 44.77 + 5
+    full_carrier_sinr = 23 - 10 * math.log10(3276) - 130 - (-174 + 10 * math.log10(30e3) + 5)
+    assert full_carrier_sinr == pytest.approx(-17.9, abs=0.05)  # where MCS 0 delivers nothing
+    assert link.prb_ul in {273 // 2**k for k in range(1, 9)}
+    concentrated = full_carrier_sinr + 10 * math.log10(273 / link.prb_ul)
+    assert link.ul_sinr_db == pytest.approx(-10 * math.log10(10 ** (-concentrated / 10) + 1e-3), abs=1e-9)
+    assert link.ul_rate_bps > 50e3 and link.ul_loss < 0.01  # the UL still carries TCP's ACKs
 
 
 # ---------------------------------------------------------------------------------------------

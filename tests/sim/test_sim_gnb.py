@@ -9,7 +9,7 @@ import pytest
 
 from fivegbench.drivers.gnb import GnbConsole, load_profile
 from fivegbench.errors import InstrumentError
-from fivegbench.sim.gnb import SimGnbConsole, arfcn_to_hz, hz_to_arfcn
+from fivegbench.sim.gnb import SimGnbConsole
 from fivegbench.sim.world import World
 from fivegbench.transport.base import IoLog
 from fivegbench.transport.serial import SerialTransport, clean_console_text
@@ -174,13 +174,6 @@ def test_unknown_command_and_alarms(link, sim):
     assert run(link, "show alarms") == "No active alarms"
     sim.raise_alarm("VSWR", "antenna port 3 VSWR 2.8")
     assert run(link, "show alarms") == "MAJOR    VSWR         antenna port 3 VSWR 2.8"
-
-
-def test_arfcn_formula_of_the_sim():
-    assert arfcn_to_hz(650000) == 3750e6
-    assert arfcn_to_hz(510000) == 2550e6
-    assert hz_to_arfcn(3750e6) == 650000
-    assert hz_to_arfcn(3700e6) is None  # not on the 15 kHz global raster
 
 
 # -- fault injection ---------------------------------------------------------------------------
