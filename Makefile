@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/reduce.py
 	$(BIN)/python benchmarks/evm.py
 	$(BIN)/python benchmarks/traffic.py
+	$(BIN)/python benchmarks/cli_startup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fivegbench.captures import IqCapture
 from fivegbench.nr.bands import bands_for_frequency
 from fivegbench.nr.bandwidth import FR1_MAX_HZ, n_rb
-from fivegbench.nr.masks import OBUE_BANDS_ABOVE_1GHZ, Mask, obue_mask
-from fivegbench.reduce.aclr import aclr
-from fivegbench.reduce.evm import evm
-from fivegbench.reduce.freq_error import frequency_error, ppm
-from fivegbench.reduce.obw import occupied_bandwidth
-from fivegbench.reduce.power import channel_power_dbm
-from fivegbench.reduce.sem import spectrum_emission_mask
-from fivegbench.reduce.spectrum import IqSpectrum, iq_spectrum
+
+# The reducers (scipy.signal, the EVM receiver) are imported by the analysis that uses them:
+# the command line imports this module for the analysis names and must start fast.
+if TYPE_CHECKING:
+    from fivegbench.captures import IqCapture
+    from fivegbench.nr.masks import Mask
+    from fivegbench.reduce.spectrum import IqSpectrum
 
 BS_CLASSES = {"wa": "wide_area", "mr": "medium_range", "la": "local_area"}
 MODULATIONS = ("qpsk", "16qam", "64qam", "256qam")
@@ -71,10 +69,14 @@ def _common(capture: IqCapture, carrier: Carrier, spectrum: IqSpectrum | None = 
 
 
 def _spectrum(capture: IqCapture) -> IqSpectrum:
+    from fivegbench.reduce.spectrum import iq_spectrum
+
     return iq_spectrum(capture.iq, capture.sample_rate_hz, capture.impedance_ohms)
 
 
 def analyze_power(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    from fivegbench.reduce.power import channel_power_dbm
+
     spectrum = _spectrum(capture)
     power = channel_power_dbm(
         spectrum.freqs_hz,
@@ -91,6 +93,8 @@ def analyze_power(capture: IqCapture, carrier: Carrier, options: Options) -> dic
 
 
 def analyze_aclr(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    from fivegbench.reduce.aclr import aclr
+
     spectrum = _spectrum(capture)
     result = aclr(
         spectrum.freqs_hz,
@@ -111,6 +115,8 @@ def analyze_aclr(capture: IqCapture, carrier: Carrier, options: Options) -> dict
 
 
 def analyze_obw(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    from fivegbench.reduce.obw import occupied_bandwidth
+
     spectrum = _spectrum(capture)
     result = occupied_bandwidth(spectrum.freqs_hz, spectrum.power_dbm, spectrum.rbw_hz, spectrum.enbw_factor)
     return _common(capture, carrier, spectrum) | {
@@ -139,6 +145,8 @@ def _mask_for(capture: IqCapture, options: Options, band: str | None) -> tuple[M
     """The band's OBUE mask, or (when the frequency is in no band, or in one whose table is not
     encoded) the Wide Area > 1 GHz levels with the region left open so the segments run as far
     as the capture reaches. Returns (mask, generic)."""
+    from fivegbench.nr.masks import OBUE_BANDS_ABOVE_1GHZ, obue_mask
+
     bs_class = BS_CLASSES[options.bs_class]
     if band is not None and (options.band is not None or band in OBUE_BANDS_ABOVE_1GHZ):
         return obue_mask(options.category, bs_class, band=band, frequency_hz=capture.center_hz), False
@@ -157,6 +165,8 @@ def _mask_for(capture: IqCapture, options: Options, band: str | None) -> tuple[M
 
 
 def analyze_sem(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    from fivegbench.reduce.sem import spectrum_emission_mask
+
     spectrum = _spectrum(capture)
     band, assumed = _band_for(capture, options)
     mask, generic = _mask_for(capture, options, band)
@@ -192,6 +202,8 @@ def analyze_sem(capture: IqCapture, carrier: Carrier, options: Options) -> dict[
 
 
 def analyze_evm(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    from fivegbench.reduce.evm import evm
+
     if options.modulation is None:
         raise ValueError("evm needs --modulation (qpsk, 16qam, 64qam or 256qam)")
     result = evm(capture.iq, capture.sample_rate_hz, carrier.scs_hz, carrier.n_rb, options.modulation)
@@ -214,6 +226,8 @@ def detect_modulation(capture: IqCapture, carrier: Carrier) -> str | None:
     A constellation denser than the signal's also slices it closely, so the lowest order that
     fits is the signal's own; a sparser one leaves a large error and is rejected.
     """
+    from fivegbench.reduce.evm import evm
+
     for modulation in MODULATIONS:
         try:
             result = evm(capture.iq, capture.sample_rate_hz, carrier.scs_hz, carrier.n_rb, modulation)
@@ -225,6 +239,8 @@ def detect_modulation(capture: IqCapture, carrier: Carrier) -> str | None:
 
 
 def analyze_freq_error(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    from fivegbench.reduce.freq_error import frequency_error, ppm
+
     # The cyclic prefix alone scatters by a few Hz on a noisy capture; the data refine it to a
     # fraction of a Hz when the modulation is known (given, or detected when the capture is a
     # full single-modulation allocation).

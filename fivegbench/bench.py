@@ -7,6 +7,7 @@ drivers, the gNB first; :mod:`fivegbench.safestate` turns the bench safe.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -19,14 +20,16 @@ import numpy as np
 import pyvisa
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from fivegbench import units
+from fivegbench import credentials, resources, units
 from fivegbench.drivers.gnb.console import GnbConsole
 from fivegbench.drivers.gnb.profile import load_profile
 from fivegbench.drivers.registry import DRIVERS
 from fivegbench.drivers.ue.profile import load_ue_profile
 from fivegbench.errors import BenchError, InstrumentError, PlanError
+from fivegbench.locks import Holder, lock_all, lock_dir
 from fivegbench.plan.yamlsafe import at, load_yaml, path_str, validate, where
 from fivegbench.safetext import control_character
+from fivegbench.sim.faults import FaultSpec
 from fivegbench.transport.base import IoLog
 from fivegbench.transport.serial import SerialTransport
 from fivegbench.transport.visa import VisaTransport
@@ -64,27 +67,59 @@ def _quantity(kind: str) -> Callable[[Any], float]:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)  # for `schema`
 
 
 class InstrumentLimits(_Model):
     max_tx_power: float | None = None
+    """Highest TX power a plan may set on this gNB (checked before the run)."""
     max_input_power: float | None = None
+    """Highest power this analyzer may receive (after the RF path loss)."""
     max_attenuation: float | None = None
+    """This attenuator's maximum, used for the safe state."""
 
     _power = field_validator("max_tx_power", "max_input_power", mode="before")(_quantity("power"))
     _ratio = field_validator("max_attenuation", mode="before")(_quantity("ratio"))
 
+    @field_validator("max_attenuation")
+    @classmethod
+    def _attenuation_range(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value <= 200:
+            raise ValueError(f"{value:g} dB is out of range (above 0 dB, at most 200 dB)")
+        return value
+
 
 class InstrumentConfig(_Model):
     driver: str
+    """Driver of the instrument (see the DRIVER sections); it fills one role."""
     resource: str
+    """VISA resource (TCPIP::host::port::SOCKET) or serial URL (socket://host:port, /dev/tty...)."""
     model: str | None = None
+    """Model name, for the record."""
     serial: str | None = None
+    """Serial number, compared with what the instrument reports."""
     calibration_due: date | None = None
+    """Calibration due date (YYYY-MM-DD)."""
     profile: str | None = None
+    """Profile name or file of a console or modem dialect (beside the bench, or instruments/profiles)."""
     options: dict[str, Any] = Field(default_factory=dict)
+    """The driver's options (see its DRIVER section)."""
     limits: InstrumentLimits = Field(default_factory=InstrumentLimits)
+    """Safety limits checked before anything is touched."""
+    retries: int = Field(3, ge=0, le=10)
+    """Reopenings of a lost link per measurement point (fivegbench.recovery)."""
+    retry_backoff: float = 0.5
+    """Wait before the first reopening, doubled for each next one (s)."""
+    faults: tuple[FaultSpec, ...] = ()
+    """Faults the simulator of this instrument injects (simulated benches only; sim/faults.py)."""
+
+    @field_validator("retry_backoff", mode="before")
+    @classmethod
+    def _backoff(cls, value: Any) -> float:
+        seconds = _quantity("time")(value)
+        if not 0 <= seconds <= 60:
+            raise ValueError(f"must be between 0 s and 60 s, not {value!r}")
+        return seconds
 
     # The resource and the options (user, password) reach the instrument: no control character
     # at all, and the message says which character where, never the text (it may be a password).
@@ -123,6 +158,19 @@ class InstrumentConfig(_Model):
         return value
 
     @model_validator(mode="after")
+    def _options_of_the_driver(self) -> InstrumentConfig:
+        accepted = DRIVERS[self.driver].options
+        for name, value in self.options.items():
+            if name not in accepted:
+                known = ", ".join(accepted) or "none"
+                raise at(("options", name), f"unknown option for a {self.driver} instrument (known: {known})")
+            try:
+                accepted[name].parse(value)
+            except ValueError as exc:
+                raise at(("options", name), str(exc)) from None
+        return self
+
+    @model_validator(mode="after")
     def _profile_when_needed(self) -> InstrumentConfig:
         if DRIVERS[self.driver].profile is not None and not self.profile:
             raise ValueError(f"a {self.driver} instrument needs a 'profile' (a file in instruments/profiles)")
@@ -135,7 +183,9 @@ class InstrumentConfig(_Model):
 
 class LossPoint(_Model):
     frequency: float
+    """Frequency of this point of the loss table."""
     loss: float
+    """Loss at that frequency."""
 
     _frequency = field_validator("frequency", mode="before")(_quantity("frequency"))
     _loss = field_validator("loss", mode="before")(_quantity("ratio"))
@@ -143,7 +193,9 @@ class LossPoint(_Model):
 
 class RfPath(_Model):
     loss: float | tuple[LossPoint, ...]
+    """Loss from the gNB antenna connector to the analyzer input: one value or a table."""
     components: tuple[str, ...] = ()
+    """Cables, couplers and attenuators on the path, for the record."""
 
     @field_validator("loss", mode="before")
     @classmethod
@@ -164,9 +216,22 @@ class RfPath(_Model):
 
 class Bench(_Model):
     name: str
+    """Name of the bench, shown in the report."""
     simulated: bool = False
+    """Start the simulated instruments (instruments/benches/sim.yaml)."""
     instruments: dict[str, InstrumentConfig]
+    """Role (analyzer, gnb, attenuator, ue, traffic) -> instrument."""
     rf_path: RfPath
+    """The path between the gNB and the analyzer."""
+
+    @model_validator(mode="after")
+    def _faults_only_simulated(self) -> Bench:
+        for role, config in self.instruments.items():
+            if config.faults and not self.simulated:
+                raise at(
+                    ("instruments", role, "faults"), "only simulators inject faults: set 'simulated: true'"
+                )
+        return self
 
     @model_validator(mode="after")
     def _roles_match_drivers(self) -> Bench:
@@ -178,6 +243,15 @@ class Bench(_Model):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _resources_the_drivers_can_open(self) -> Bench:
+        for role, config in self.instruments.items():
+            try:
+                resources.check(config.resource, DRIVERS[config.driver].link, simulated=self.simulated)
+            except ValueError as exc:
+                raise at(("instruments", role, "resource"), str(exc)) from None
+        return self
+
 
 @dataclass(frozen=True)
 class LoadedBench:
@@ -187,6 +261,16 @@ class LoadedBench:
     #: role -> the gNB console profile of every ``gnb_console`` instrument, loaded and checked
     #: by :func:`load_bench` (so a bad profile is refused before anything is touched).
     profiles: dict[str, Any] = field(default_factory=dict)
+    #: role -> the console password from its password_env / password_file (or the simulated
+    #: bench's own), resolved by :func:`load_bench`; never written anywhere.
+    credentials: dict[str, str] = field(default_factory=dict, repr=False)
+    #: where each key is in the file (for errors found after loading, at the key's line)
+    positions: Any = field(default=None, repr=False, compare=False)
+
+    def error(self, key: tuple[str | int, ...], message: str) -> PlanError:
+        """A ``file:line:col: key: message`` error at ``key`` of the bench file."""
+        line, column = where(self.positions or {}, key)
+        return PlanError(self.file, line, column, path_str(key), message)
 
     def with_resources(self, resources: dict[str, str]) -> LoadedBench:
         """The same bench with some roles' resource strings replaced (simulated bench ports)."""
@@ -194,17 +278,19 @@ class LoadedBench:
             role: config.model_copy(update={"resource": resources.get(role, config.resource)})
             for role, config in self.bench.instruments.items()
         }
-        return LoadedBench(
-            self.bench.model_copy(update={"instruments": instruments}), self.file, self.text, self.profiles
-        )
+        return dataclasses.replace(self, bench=self.bench.model_copy(update={"instruments": instruments}))
 
     def profiles_dirs(self) -> tuple[Path, ...]:
-        """Where a profile named in the bench is looked for: ``profiles/`` beside the bench's
-        folder, then the profiles shipped with fivegbench (a bench copied elsewhere still finds
-        ``sim-gnb``)."""
-        beside = Path(self.file).resolve().parent.parent / "profiles"
+        """Where a profile named in the bench is looked for, first found wins: relative to the
+        bench file (``profiles/`` in its folder, then beside its folder, as
+        ``instruments/benches`` and ``instruments/profiles``), then ``instruments/profiles`` of
+        the working directory, then the profiles shipped with fivegbench (a bench copied
+        anywhere still finds ``sim-gnb``)."""
+        folder = Path(self.file).resolve().parent
         shipped = Path(__file__).resolve().parent.parent / "instruments" / "profiles"
-        return (beside,) if beside == shipped else (beside, shipped)
+        here = Path.cwd() / "instruments" / "profiles"
+        candidates = (folder / "profiles", folder.parent / "profiles", here, shipped)
+        return tuple(dict.fromkeys(candidates))  # in order, each once
 
 
 def load_bench(path: Path) -> LoadedBench:
@@ -215,19 +301,24 @@ def load_bench(path: Path) -> LoadedBench:
     """
     data, positions = load_yaml(path)
     bench = validate(Bench, data, positions, str(path))
-    loaded = LoadedBench(bench, str(path), path.read_text(encoding="utf-8"))
+    loaded = LoadedBench(bench, str(path), path.read_text(encoding="utf-8"), positions=positions)
     profiles: dict[str, Any] = {}
+    secrets: dict[str, str] = {}
     for role, config in bench.instruments.items():
+        try:
+            secret = credentials.password(config.options, Path(path).parent, simulated=bench.simulated)
+        except credentials.CredentialError as exc:
+            raise loaded.error(("instruments", role, "options", exc.key), str(exc)) from None
+        if secret is not None:
+            secrets[role] = secret
         kind = DRIVERS[config.driver].profile
         if kind is None or config.profile is None:
             continue
         try:
             profiles[role] = PROFILE_LOADERS[kind](config.profile, search_dirs=loaded.profiles_dirs())
         except BenchError as exc:  # no such profile: point at the line that names it
-            key = ("instruments", role, "profile")
-            line, column = where(positions, key)
-            raise PlanError(str(path), line, column, path_str(key), str(exc)) from None
-    return LoadedBench(bench, loaded.file, loaded.text, profiles)
+            raise loaded.error(("instruments", role, "profile"), str(exc)) from None
+    return dataclasses.replace(loaded, profiles=profiles, credentials=secrets)
 
 
 class Instruments(Mapping[str, Any]):
@@ -284,6 +375,9 @@ class Opener:
         config = self.loaded.bench.instruments[role]
         spec = DRIVERS[config.driver]
         profile = self.loaded.profiles.get(role)
+        if role in self.loaded.credentials:  # only the driver being built sees the password
+            options = {**config.options, "password": self.loaded.credentials[role]}
+            config = config.model_copy(update={"options": options})
         transport: Any
         if spec.link == "visa":
             transport = self._visa(role, spec.termination)
@@ -320,9 +414,14 @@ class Opener:
 
 
 @contextmanager
-def connect(loaded: LoadedBench, roles: set[str], iolog: IoLog) -> Iterator[Instruments]:
+def connect(
+    loaded: LoadedBench, roles: set[str], iolog: IoLog, holder: Holder | None = None
+) -> Iterator[Instruments]:
     """Open the drivers for ``roles`` (and the attenuator, which is part of the bench's safe
     state), record their identities, and close them all on exit.
+
+    First, before anything is opened, every instrument's lock is taken for ``holder`` (this
+    process by default) and held until the end: BenchBusy, naming the other run, if one holds it.
 
     Roles open in :data:`ROLE_ORDER`. The gNB logs in first and has its RF state read: a carrier
     found on is switched off (and read back) before anything else is configured. When opening
@@ -336,7 +435,8 @@ def connect(loaded: LoadedBench, roles: set[str], iolog: IoLog) -> Iterator[Inst
     roles = roles | ({"attenuator"} & set(bench.instruments))
     ordered = sorted(roles, key=lambda r: ROLE_ORDER.index(r) if r in ROLE_ORDER else len(ROLE_ORDER))
     instruments = Instruments()
-    with ExitStack() as stack:
+    linked = [(role, bench.instruments[role].resource) for role in ordered if _has_lock(bench, role)]
+    with lock_all(linked, holder or Holder.this_process(), lock_dir()), ExitStack() as stack:
         opener = Opener(loaded, iolog, stack, instruments)
         try:
             for role in ordered:
@@ -348,6 +448,12 @@ def connect(loaded: LoadedBench, roles: set[str], iolog: IoLog) -> Iterator[Inst
         except BaseException as exc:  # a second Ctrl-C too: the caller raises it after the safe state
             instruments.failure = exc
         yield instruments
+
+
+def _has_lock(bench: Bench, role: str) -> bool:
+    """Instruments on a VISA or serial link are locked; a process link (local traffic tools,
+    per-run namespaces) is no shared instrument."""
+    return DRIVERS[bench.instruments[role].driver].link != "process"
 
 
 def start_with_rf_off(gnb: GnbConsole) -> str:

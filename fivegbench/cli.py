@@ -8,38 +8,34 @@ Every error is one line on stderr (a traceback only with --debug). Exit codes (D
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import math
 import signal
-import sqlite3
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, nullcontext
+from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from rich.console import Console
 
-from fivegbench import preflight, units
-from fivegbench.analyze import ANALYSES, BS_CLASSES, MODULATIONS, Options, carrier_for
-from fivegbench.bench import LoadedBench, default_bench, load_bench
-from fivegbench.captures import read_capture
-from fivegbench.display import RichDisplay
+from fivegbench.analyze import ANALYSES, BS_CLASSES, MODULATIONS
 from fivegbench.errors import FivegbenchError, PlanError
-from fivegbench.nr.bandwidth import n_rb
-from fivegbench.nr.datarate import QM, peak_rate_mbps, tdd_fractions
-from fivegbench.plan.expand import Step, expand
-from fivegbench.plan.load import LoadedPlan, load_plan
-from fivegbench.plan.show import steps_table
-from fivegbench.record import RunRecord
-from fivegbench.runner import AbortNow, RunContext, StopControl, execute, roles_for
-from fivegbench.safestate import SAFETY_ROLES, make_bench_safe
-from fivegbench.sim.bench import simulated_bench
-from fivegbench.store import RunLog, copy_inputs, create_run_dir, index_run
-from fivegbench.transport.base import IoLog
+from fivegbench.nr.datarate import QM
+
+# Each command imports what it uses (pint, pydantic, the bench, the runner, scipy, ...) so that
+# --help, --version, validate and show start fast (issue 8 §1; benchmarks/cli_startup.py).
+if TYPE_CHECKING:
+    from fivegbench.bench import LoadedBench
+    from fivegbench.plan.expand import Step
+    from fivegbench.plan.load import LoadedPlan
+    from fivegbench.record import RunRecord
+    from fivegbench.resume import Resume
+    from fivegbench.runner import StopControl
 
 EXIT_INVALID = 2
 EXIT_ERROR = 3
@@ -65,16 +61,24 @@ def _errors(debug: bool, code: int = EXIT_INVALID) -> Iterator[None]:
         _fail(exc, code)
 
 
-def _checked(plan_path: Path, bench_path: Path | None) -> tuple[LoadedPlan, list[Step], LoadedBench]:
+def _checked(
+    plan_path: Path, bench_path: Path | None, allow_expired_calibration: bool = False
+) -> tuple[LoadedPlan, list[Step], LoadedBench]:
     """Load plan and bench and check them against each other. Touches no instrument."""
+    from fivegbench import preflight
+    from fivegbench.bench import default_bench, load_bench
+    from fivegbench.plan.expand import expand
+    from fivegbench.plan.load import load_plan
+
     loaded = load_plan(plan_path)
     steps = expand(loaded)
     bench = load_bench(bench_path or default_bench())
-    preflight.check(loaded, steps, bench)
+    preflight.check(loaded, steps, bench, allow_expired_calibration=allow_expired_calibration)
     return loaded, steps, bench
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="fivegbench", prog_name="fivegbench")  # the installed version
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.pass_context
 def main(ctx: click.Context, debug: bool) -> None:
@@ -117,6 +121,7 @@ def entry() -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):  # click has already ended the line
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not print a traceback
         click.echo("interrupted", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:
@@ -134,53 +139,109 @@ BENCH = click.option(
     type=click.Path(path_type=Path),
     help="Bench file (default: the simulated bench).",
 )
+ALLOW_EXPIRED = click.option(
+    "--allow-expired-calibration",
+    is_flag=True,
+    help="Use instruments past their calibration_due date; every measurement they take is flagged.",
+)
 
 
 @main.command()
 @PLAN
 @BENCH
+@ALLOW_EXPIRED
 @click.pass_obj
-def validate(obj: dict[str, Any], plan: Path, bench_path: Path | None) -> None:
+def validate(
+    obj: dict[str, Any], plan: Path, bench_path: Path | None, allow_expired_calibration: bool
+) -> None:
     """Check a plan (and bench) without touching any instrument."""
     with _errors(obj["debug"]):
-        _, steps, bench = _checked(plan, bench_path)
+        _, steps, bench = _checked(plan, bench_path, allow_expired_calibration)
     click.echo(f"{plan}: ok, {len(steps)} steps on {bench.bench.name}")
 
 
 @main.command()
 @PLAN
 @BENCH
+@click.option("--all", "every_row", is_flag=True, help="Every step as a tab-separated line, nothing elided.")
 @click.pass_obj
-def show(obj: dict[str, Any], plan: Path, bench_path: Path | None) -> None:
+def show(obj: dict[str, Any], plan: Path, bench_path: Path | None, every_row: bool) -> None:
     """Print the expanded step table of a plan and its count."""
     with _errors(obj["debug"]):
         _, steps, _ = _checked(plan, bench_path)
-    console = Console()
-    console.print(steps_table(steps))
-    console.print(f"{len(steps)} steps")
+    from rich.console import Console
+
+    from fivegbench.plan.show import steps_lines, steps_table
+
+    if every_row:
+        for line in steps_lines(steps):
+            click.echo(line)
+    else:
+        Console().print(steps_table(steps))
+    click.echo(f"{len(steps)} steps")
 
 
 @main.command()
-@PLAN
+@click.argument("plan", type=click.Path(path_type=Path), required=False)
 @BENCH
 @click.option(
     "--results", "results_root", type=click.Path(path_type=Path), default=Path("results"), show_default=True
 )
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(path_type=Path),
+    metavar="RUN_DIR",
+    help="Continue a stopped run in its folder, from its plan and bench copies and its journal.",
+)
+@ALLOW_EXPIRED
 @click.pass_obj
-def run(obj: dict[str, Any], plan: Path, bench_path: Path | None, results_root: Path) -> None:
+def run(
+    obj: dict[str, Any],
+    plan: Path | None,
+    bench_path: Path | None,
+    results_root: Path,
+    resume_dir: Path | None,
+    allow_expired_calibration: bool,
+) -> None:
     """Run a plan; without --bench on the simulated bench, started and stopped here."""
+    from fivegbench.resume import copy_in, open_run
+    from fivegbench.runner import REFUSED, AbortNow, StopControl
+    from fivegbench.store import new_run_dir
+
     debug = obj["debug"]
-    with _errors(debug):
-        loaded, steps, bench = _checked(plan, bench_path)
+    resume: Resume | None = None
+    with _errors(debug):  # exit 2: nothing touched, nothing written
+        if resume_dir is not None:
+            if plan is not None or bench_path is not None:
+                raise FivegbenchError(
+                    "--resume RUN_DIR runs the plan and bench copies in RUN_DIR: no PLAN or --bench"
+                )
+            loaded, steps, bench = _checked(
+                copy_in(resume_dir, "plan"), copy_in(resume_dir, "bench"), allow_expired_calibration
+            )
+            resume = open_run(resume_dir, steps)
+            resume.check_plan(loaded.sha256)
+            run_dir, results_root, steps = resume_dir, resume_dir.parent, resume.remaining(steps)
+        elif plan is None:
+            raise click.UsageError("Missing argument 'PLAN' (or --resume RUN_DIR).")
+        else:
+            loaded, steps, bench = _checked(plan, bench_path, allow_expired_calibration)
+            run_dir = new_run_dir(results_root, Path(loaded.file), Path(bench.file))
     stop = StopControl()
     _install_signal_handlers(stop)
     try:
         with _errors(debug, EXIT_ERROR):
-            record, run_dir = _run(loaded, steps, bench, results_root, stop, debug)
+            from fivegbench.preflight import expired_calibrations
+
+            expired = expired_calibrations(steps, bench, date.today())  # allowed, or refused above
+            record = _run(loaded, steps, bench, results_root, run_dir, stop, debug, resume, expired)
     except AbortNow:  # interrupted twice before the runner took over: nothing was switched on
         _fail(
             FivegbenchError("aborted before the first measurement; no instrument was configured"), EXIT_ERROR
         )
+    if record.status.startswith(REFUSED):  # a resume refused once connected: the folder is as it was
+        _fail(FivegbenchError(record.status.removeprefix(f"{REFUSED}: ")), EXIT_INVALID)
     counts = ", ".join(f"{n} {verdict}" for verdict, n in record.counts.items())
     click.echo(f"{record.status}: {counts}; exit {record.exit_code}")
     # said here too: record.json may be what could not be written
@@ -204,8 +265,10 @@ def _install_signal_handlers(stop: StopControl) -> None:
         elif stop.signals == 0:
             name = signal.Signals(signum).name
             message = f"\n{name}: stopping after the current measurement (again to stop now)"
-        else:
+        elif stop.signals == 1:
             message = "\nstopping now"
+        else:  # stopping already: the safe state is next, and nothing will cut it short
+            message = "\nalready stopping: the safe state follows and cannot be interrupted"
         with contextlib.suppress(OSError):  # a closed terminal must not raise here, mid-command
             click.echo(message, err=True)
         stop.on_signal()
@@ -219,19 +282,29 @@ def _run(
     steps: list[Step],
     bench: LoadedBench,
     results_root: Path,
+    run_dir: Path,
     stop: StopControl,
     debug: bool,
-) -> tuple[RunRecord, Path]:
-    """Create the run folder, start the simulated bench if asked, execute, index the run."""
+    resume: Resume | None,
+    calibration_expired: Mapping[str, date],
+) -> RunRecord:
+    """Start the simulated bench if asked, execute into ``run_dir``, index the run."""
+    import sqlite3
+
+    from rich.console import Console
+
+    from fivegbench.bench import connect
+    from fivegbench.display import RichDisplay
+    from fivegbench.locks import Holder
+    from fivegbench.preflight import roles_for
+    from fivegbench.runner import RunContext, execute
+    from fivegbench.sim.bench import simulated_bench
+    from fivegbench.store import RunLog, index_run
 
     try:
-        run_dir = create_run_dir(results_root, Path(loaded.file))
-        copy_inputs(run_dir, Path(loaded.file), Path(bench.file))
         handler = RunLog(run_dir / "run.log", logging.DEBUG if debug else logging.INFO)
     except OSError as exc:  # nothing was touched yet
-        raise FivegbenchError(
-            f"cannot write the results under {results_root}: {exc.strerror or exc}"
-        ) from exc
+        raise FivegbenchError(f"cannot write {run_dir / 'run.log'}: {exc.strerror or exc}") from exc
     package_logger = logging.getLogger("fivegbench")
     package_logger.addHandler(handler)
     package_logger.setLevel(logging.DEBUG)
@@ -241,8 +314,18 @@ def _run(
         with sim as running:
             effective = running.bench if running is not None else bench
             display = RichDisplay(Console(stderr=True))
+            plan_name = resume.previous.get("plan_file", loaded.file) if resume else loaded.file
             context = RunContext(
-                loaded, steps, effective, run_dir, stop=stop, display=display, run_log=handler
+                loaded,
+                steps,
+                effective,
+                run_dir,
+                stop=stop,
+                display=display,
+                run_log=handler,
+                connector=functools.partial(connect, holder=Holder.this_process(str(plan_name))),
+                resume=resume,
+                calibration_expired=calibration_expired,
             )
             record = execute(context)
         try:
@@ -256,7 +339,33 @@ def _run(
     finally:
         package_logger.removeHandler(handler)
         handler.close()
-    return record, run_dir
+    return record
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["all", "plan", "bench", "kinds", "kind"]), default="all")
+@click.argument("name", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def schema(what: str, name: str | None, fmt: str) -> None:
+    """Print the plan and bench reference: every key, its type, unit, range, default and meaning.
+
+    \b
+    fivegbench schema                  everything
+    fivegbench schema plan             plan keys and the step kinds
+    fivegbench schema bench            bench keys and the drivers' options
+    fivegbench schema kind rf.aclr     one measurement kind: parameters, values, presets
+    fivegbench schema --format json    the same as one JSON object
+    """
+    from fivegbench import schema as reference
+    from fivegbench.kinds import KINDS
+
+    if what == "kind" and name not in KINDS:
+        given = f"unknown kind {name!r}" if name else "which kind?"
+        raise click.UsageError(f"{given} (kinds: {', '.join(KINDS)})")
+    if what != "kind" and name is not None:
+        raise click.UsageError(f"'schema {what}' takes no NAME (only 'schema kind NAME' does)")
+    data = reference.reference(what, name)
+    click.echo(json.dumps(data, indent=1) if fmt == "json" else reference.as_text(data), nl=fmt == "json")
 
 
 @main.group("bench")
@@ -272,6 +381,11 @@ def bench_safe(obj: dict[str, Any], bench_path: Path | None) -> None:
 
     After a killed run, a power cut or a crashed laptop: exit 0 when confirmed, 4 when not.
     """
+    from fivegbench.bench import default_bench, load_bench
+    from fivegbench.safestate import SAFETY_ROLES, make_bench_safe
+    from fivegbench.sim.bench import simulated_bench
+    from fivegbench.transport.base import IoLog
+
     with _errors(obj["debug"]):
         bench = load_bench(bench_path or default_bench())
 
@@ -320,11 +434,16 @@ def analyze(
     as_json: bool,
 ) -> None:
     """Analyze a SigMF I/Q capture: power, aclr, obw, sem, evm or freq-error."""
+    from fivegbench import units
+    from fivegbench.analyze import Options, carrier_for
+
     try:
         bandwidth_hz = units.parse(bandwidth, "frequency")
         scs_hz = units.parse(scs, "frequency")
     except units.UnitParseError as exc:
         _fail(FivegbenchError(str(exc)), EXIT_INVALID)
+    from fivegbench.captures import read_capture  # numpy and sigmf, for this command only
+
     with _errors(obj["debug"]):
         recording = read_capture(capture)
     try:
@@ -392,6 +511,10 @@ def peak_rate(
     as_json: bool,
 ) -> None:
     """Approximate peak data rate (TS 38.306 §4.1.2), times the TDD share of symbols."""
+    from fivegbench import units
+    from fivegbench.nr.bandwidth import n_rb
+    from fivegbench.nr.datarate import peak_rate_mbps, tdd_fractions
+
     try:
         bandwidth_hz = units.parse(bandwidth, "frequency")
         scs_hz = units.parse(scs, "frequency")
@@ -427,12 +550,43 @@ def sim() -> None:
     """The simulated bench."""
 
 
+CONTROL = click.option(
+    "--control",
+    "control_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The control socket of sim serve (default: a per-user socket in the temp folder).",
+)
+
+
 @sim.command("serve")
 @BENCH
 @click.option("--console", type=click.Choice(["socket", "pty"]), default="socket", show_default=True)
+@click.option(
+    "--port",
+    "base_port",
+    type=click.IntRange(1024, 65532),
+    metavar="BASE",
+    help="Fixed ports instead of ephemeral ones: analyzer BASE, gnb BASE+1, attenuator BASE+2, "
+    "ue BASE+3 (whichever the bench has).",
+)
+@CONTROL
 @click.pass_obj
-def sim_serve(obj: dict[str, Any], bench_path: Path | None, console: str) -> None:
-    """Start the simulated instruments until Ctrl-C; print one line per role with its resource."""
+def sim_serve(
+    obj: dict[str, Any],
+    bench_path: Path | None,
+    console: str,
+    base_port: int | None,
+    control_path: Path | None,
+) -> None:
+    """Start the simulated instruments until Ctrl-C; print one line per role with its resource.
+
+    Faults are injected into the running instruments with ``fivegbench sim fault`` (through a
+    control socket, --control), or armed from the start by a bench's ``faults:`` entries."""
+    from fivegbench.bench import default_bench, load_bench
+    from fivegbench.sim.bench import simulated_bench
+    from fivegbench.sim.control import ControlServer, default_path
+
     with _errors(obj["debug"]):
         bench = load_bench(bench_path or default_bench())
     stopping: list[int] = []
@@ -440,12 +594,67 @@ def sim_serve(obj: dict[str, Any], bench_path: Path | None, console: str) -> Non
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
     with (
         _errors(obj["debug"], EXIT_ERROR),
-        simulated_bench(bench, console=console, skip_unavailable=True) as running,
+        simulated_bench(bench, console=console, skip_unavailable=True, base_port=base_port) as running,
     ):
         for role, resource in running.resources.items():
             click.echo(f"{role:<9} {resource}")
             sys.stdout.flush()
         for role, why in running.unavailable.items():
             click.echo(f"{role}: not simulated here: {why}", err=True)
-        while not stopping:
-            time.sleep(0.1)
+        control = ControlServer(control_path or default_path(), running.faults)
+        control.start()
+        try:
+            while not stopping:
+                time.sleep(0.1)
+        finally:
+            control.stop()
+
+
+def _fault_help() -> str:
+    from fivegbench.sim.faults import MODES
+
+    return "\n".join(f"{mode:<9} {what}" for mode, what in MODES.items())
+
+
+class _FaultModesHelp(click.Command):
+    """Lists the fault modes under ``sim fault --help``, read when shown: importing sim.faults
+    (pydantic, pint) at start-up would slow every command down."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.epilog = "\b\nMODE is one of:\n" + _fault_help()
+        super().format_epilog(ctx, formatter)
+
+
+@sim.command("fault", cls=_FaultModesHelp)
+@click.argument("role")
+@click.argument("mode", required=False)
+@click.option("--at", "at", help="Fire at the COUNT-th message containing this text (default: now).")
+@click.option("--count", type=int, default=1, show_default=True)
+@click.option("--for", "duration", help="How long a hang, slow answers or a reboot last (e.g. '3 s').")
+@click.option("--delay", help="How late each answer comes while slow (e.g. '0.5 s').")
+@click.option("--code", type=int, help="The error code of 'error'.")
+@click.option("--text", help="The error text of 'error', the alarm text of 'alarm'.")
+@click.option("--clear", is_flag=True, help="Disarm ROLE's faults and end its hang or slow answers.")
+@CONTROL
+def sim_fault(role: str, mode: str | None, clear: bool, control_path: Path | None, **fields: Any) -> None:
+    """Inject a fault into a running ``fivegbench sim serve``: ROLE (analyzer, gnb, ...) does MODE.
+
+    For example ``fivegbench sim fault analyzer reboot --for 3s`` or
+    ``fivegbench sim fault gnb hang --at "rf on"``."""
+    from fivegbench.sim.control import default_path, send
+
+    if not clear and mode is None:
+        _fail(FivegbenchError("give a MODE, or --clear"), EXIT_INVALID)
+    fault = {"mode": mode, **{key: value for key, value in fields.items() if value is not None}}
+    for key in ("duration", "delay"):  # a bare number is seconds
+        with contextlib.suppress(KeyError, ValueError):
+            fault[key] = float(fault[key])
+    request = {"role": role, "clear": True} if clear else {"role": role, "fault": fault}
+    path = control_path or default_path()
+    try:
+        reply = send(path, request)
+    except (OSError, ValueError) as exc:
+        _fail(FivegbenchError(f"no fivegbench sim serve answers on {path}: {exc}"), EXIT_ERROR)
+    if not reply.get("ok"):
+        _fail(FivegbenchError(str(reply.get("error"))), EXIT_INVALID)
+    click.echo(reply.get("message"))

@@ -47,6 +47,13 @@ class InstrumentError(FivegbenchError):
         return f"{self.role}: {self.command!s}: {self.message}{code}"
 
 
+class ConnectionLost(InstrumentError):
+    """The link to an instrument failed (refused, reset, broken pipe, timed out, serial error).
+
+    Raised by the transport seam for every kind of transport error; the runner reopens the
+    session and retries the measurement point (:mod:`fivegbench.recovery`)."""
+
+
 class SafeStateError(FivegbenchError):
     """The bench's safe state could not be confirmed: the bench may be unsafe."""
 

@@ -44,10 +44,10 @@ def parse_quantity(value: object, kind: str) -> float:
 class ParamSpec:
     """How one parameter is written.
 
-    ``kind`` is a units kind (``frequency``, ``power``, ``ratio``, ``time``, ``rate``), ``int``
-    or ``choice`` (one of ``choices``). ``lo``/``hi`` bound numbers inclusively. ``default`` is
-    the parsed value a step gets when it does not set the parameter (None: the measurement
-    decides, e.g. a span from the channel bandwidth).
+    ``kind`` is a units kind (``frequency``, ``power``, ``ratio``, ``time``, ``rate``), ``int``,
+    ``choice`` (one of ``choices``) or ``text`` (any single-line text). ``lo``/``hi`` bound
+    numbers inclusively. ``default`` is the parsed value a step gets when it does not set the
+    parameter (None: the measurement decides, e.g. a span from the channel bandwidth).
     """
 
     kind: str
@@ -72,7 +72,7 @@ class ParamSpec:
 
     @property
     def numeric(self) -> bool:
-        return self.kind not in ("choice", "mapping")
+        return self.kind not in ("choice", "mapping", "text")
 
     def text(self, value: Scalar) -> str:
         if isinstance(value, str):
@@ -85,6 +85,12 @@ class ParamSpec:
         """The value in the spec's unit, without the range check. Raises ValueError."""
         if self.kind == "mapping":
             return self._parse_mapping(value)
+        if self.kind == "text":
+            if not isinstance(value, str):
+                raise ValueError(
+                    f"expected text (in quotes if it looks like a number), got {describe(value)}"
+                )
+            return value
         if self.kind == "choice":
             if not isinstance(value, str) or value not in self.choices:
                 shown = repr(value) if isinstance(value, str) else describe(value)
@@ -94,7 +100,22 @@ class ParamSpec:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"expected a whole number, got {describe(value)}")
             return value
+        if isinstance(value, int | float) and not isinstance(value, bool) and self.kind in units.KINDS:
+            raise ValueError(f"{value!r} has no unit (write it with one: {self.unit_examples(value)})")
         return parse_quantity(value, self.kind)
+
+    def unit_examples(self, number: float) -> str:
+        """``'2593 MHz'``: ``number`` with each unit that puts it inside this spec's range (the
+        base unit when none or no range), so a bare 2593 for a centre frequency suggests MHz."""
+        scales = {"m": 1e-3, "": 1.0, "k": 1e3, "M": 1e6, "G": 1e9}
+        prefixed = self.unit in ("Hz", "s", "bit/s")  # dBm and dB take no prefix
+        fits = [
+            f"'{number:g} {prefix}{self.unit}'"
+            for prefix, scale in (scales.items() if prefixed else [("", 1.0)])
+            if (self.lo is None or number * scale >= self.lo)
+            and (self.hi is None or number * scale <= self.hi)
+        ]
+        return " or ".join(fits) if fits else f"'{number:g} {self.unit}'"
 
     def _parse_mapping(self, value: object) -> dict[str, Any]:
         fields = dict(self.fields)

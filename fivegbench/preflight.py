@@ -9,6 +9,7 @@ report or in the wrong unit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from fivegbench import kinds, units
@@ -19,12 +20,53 @@ from fivegbench.plan.expand import Step
 from fivegbench.plan.load import LoadedPlan
 
 
-def check(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench) -> None:
-    """Raise PlanError at the plan line of the first problem; return quietly when runnable."""
+def roles_for(steps: Sequence[Step], bench: LoadedBench) -> set[str]:
+    """The bench roles a run of ``steps`` drives: each kind's roles, and its optional roles the
+    bench has (connecting adds the attenuator of the safe state)."""
+    on_bench = set(bench.bench.instruments)
+    declared = [kinds.KINDS[name] for name in {step.kind for step in steps}]
+    return set().union(*(kind.roles | (kind.optional_roles & on_bench) for kind in declared))
+
+
+def expired_calibrations(steps: Sequence[Step], bench: LoadedBench, today: date) -> dict[str, date]:
+    """Role -> calibration due date, for the instruments the run drives whose date has passed."""
+    used = roles_for(steps, bench)
+    return {
+        role: config.calibration_due
+        for role, config in bench.bench.instruments.items()
+        if role in used and config.calibration_due is not None and config.calibration_due < today
+    }
+
+
+def check(
+    loaded: LoadedPlan,
+    steps: Sequence[Step],
+    bench: LoadedBench,
+    *,
+    today: date | None = None,
+    allow_expired_calibration: bool = False,
+) -> None:
+    """Raise PlanError at the plan (or bench) line of the first problem; return quietly when
+    runnable. ``today`` is the test date (default: today)."""
 
     def error(step: Step, param: str, message: str) -> PlanError:
         return loaded.error(step.sources.get(param, f"steps[{step.plan_step}]"), message)
 
+    for step in steps:
+        lacking = sorted(kinds.KINDS[step.kind].roles - set(bench.bench.instruments))
+        if lacking:
+            raise loaded.error(
+                f"steps[{step.plan_step}].measure",
+                f"{step.kind} needs the role(s) {', '.join(lacking)}, which {bench.file} lacks",
+            )
+    test_date = today or date.today()
+    if not allow_expired_calibration:
+        for role, due in expired_calibrations(steps, bench, test_date).items():
+            raise bench.error(
+                ("instruments", role, "calibration_due"),
+                f"calibration expired on {due} (test date {test_date}): recalibrate the instrument, "
+                "or run with --allow-expired-calibration to flag every measurement it takes",
+            )
     check_plan_safety(bench, list(steps), error)
     attenuator = bench.bench.instruments.get("attenuator")
     for step in steps:
@@ -56,8 +98,6 @@ def _check_traffic(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench
         if "traffic" not in kinds.KINDS[step.kind].roles:
             continue
         where = f"steps[{step.plan_step}].measure"
-        if "traffic" not in bench.bench.instruments:
-            raise loaded.error(where, f"{step.kind} needs a traffic role, which {bench.file} lacks")
         if bench.bench.simulated:
             from fivegbench.sim.link import available  # only simulated traffic needs to know
 

@@ -30,6 +30,8 @@ class MeasurementRecord:
     checks: list[dict[str, Any]] = field(default_factory=list)
     conditions: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    flags: list[str] = field(default_factory=list)
+    """What a reviewer must know about how it was taken (an instrument past its calibration)."""
 
     def to_dict(self) -> dict[str, Any]:
         # By hand, not dataclasses.asdict: asdict deep-copies every nested dict, and this runs
@@ -47,6 +49,7 @@ class MeasurementRecord:
             "checks": self.checks,
             "conditions": self.conditions,
             "error": self.error,
+            "flags": self.flags,
         }
 
 
@@ -77,6 +80,11 @@ class RunRecord:
     """The gNB's RF state found at connect, and what was done about it (None: gNB not used)."""
     safe_state: str
     counts: dict[str, int]
+    resumed: list[dict[str, Any]] = field(default_factory=list)
+    """Each ``--resume`` of this run: when, and how many measurements the journal held then."""
+    flags: list[str] = field(default_factory=list)
+    """What a reviewer must know about the run as a whole: expired calibrations allowed,
+    identity mismatches recorded under ``identity: warn``."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

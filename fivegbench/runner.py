@@ -15,25 +15,36 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from fivegbench import __version__, kinds
+from fivegbench import __version__, identity, kinds, recovery
 from fivegbench.bench import Instruments, LoadedBench, connect
 from fivegbench.errors import FivegbenchError, ResultsError
 from fivegbench.measure.base import MeasureContext, Measurement, Outcome
 from fivegbench.measure.cell import AttenuatorSetup, GnbSetup
 from fivegbench.plan.expand import Step
 from fivegbench.plan.load import LoadedPlan
+from fivegbench.preflight import roles_for
 from fivegbench.record import MeasurementRecord, RunRecord
 from fivegbench.report.html import render
 from fivegbench.report.junit import junit_xml
+from fivegbench.resume import Resume, ResumeRefused
 from fivegbench.safestate import NOT_OPENED, SafeState, apply_safe_state
 from fivegbench.store import Journal, RunLog, measurements, utc_now, write_atomic, write_record
 from fivegbench.transport.base import IoLog
 from fivegbench.verdict import Verdict, judge
 
 log = logging.getLogger(__name__)
+
+
+#: The status of a resume refused after connecting (other instruments): exit 2, nothing written.
+REFUSED = "refused"
+#: The safe state in the record of a run in progress: if a record still says so, the run was killed.
+RUNNING = SafeState(
+    False, "not applied yet: the run had not finished (if it was killed, run `fivegbench bench safe`)"
+)
 
 
 class AbortNow(BaseException):
@@ -118,6 +129,11 @@ class RunContext:
     )
     connector: Callable[..., Any] = connect
     run_log: RunLog | None = None
+    resume: Resume | None = None
+    calibration_expired: Mapping[str, date] = field(default_factory=dict)
+    """Role -> due date of the instruments used past their calibration (--allow-expired-calibration):
+    every measurement they take is flagged."""
+    """Set by ``--resume``: the run so far (``steps`` are then only the points still to measure)."""
 
 
 def _record(step: Step, verdict: Verdict, time: str, **extra: Any) -> MeasurementRecord:
@@ -142,11 +158,22 @@ def _measure_one(
     attenuator: AttenuatorSetup,
     step: Step,
 ) -> MeasurementRecord:
-    try:
+    def attempt() -> Outcome:  # the whole point: re-run after a reopened link, it sets everything again
         if setup is not None:
             setup.apply(step.cell, step.test_model)
         attenuator.apply(step.params)
-        outcome: Outcome = ctx.measurements[step.kind](mctx, step)
+        if setup is not None:
+            setup.check("before")  # another session may have switched RF off or changed the power
+        measured = ctx.measurements[step.kind](mctx, step)
+        if setup is not None:
+            setup.check("after")  # ... or done so while this point was measured
+        return measured
+
+    def reopen(role: str) -> None:
+        recovery.reopen(mctx.instruments, ctx.bench, role, (setup, attenuator))
+
+    try:
+        outcome = recovery.with_retries(attempt, reopen, lambda role: recovery.backoff(ctx.bench, role))
         requirements = kinds.requirements_for(step, ctx.loaded_plan.plan.dut)
         judgement = judge(
             {k: v.value for k, v in outcome.values.items()},
@@ -155,7 +182,11 @@ def _measure_one(
             intervals=outcome.intervals,
         )
     except Exception as exc:  # any failure of the harness or an instrument is an ERROR, never a FAIL
-        log.error("step %d %s: %s", step.index, step.name, exc, exc_info=not isinstance(exc, FivegbenchError))
+        if isinstance(exc, FivegbenchError):  # it names role, command and cause: one line
+            log.error("step %d %s: %s", step.index, step.name, exc)
+            log.debug("step %d %s", step.index, step.name, exc_info=True)
+        else:  # a bug: its traceback goes to run.log (stderr shows one line)
+            log.error("step %d %s: %s", step.index, step.name, exc, exc_info=True)
         return _record(step, Verdict.ERROR, utc_now(), error=f"{type(exc).__name__}: {exc}")
     conditions = dict(outcome.conditions)
     if outcome.capture:
@@ -182,18 +213,21 @@ def unfinished(steps: Sequence[Step], done: int, status: str) -> Iterator[Measur
         yield _record(step, verdict, utc_now(), error="not run: " + status)
 
 
-def roles_for(steps: Sequence[Step], bench: LoadedBench) -> set[str]:
-    """The bench roles a run of ``steps`` drives: each kind's roles, and its optional roles the
-    bench has (connecting adds the attenuator of the safe state)."""
-    on_bench = set(bench.bench.instruments)
-    declared = [kinds.KINDS[name] for name in {step.kind for step in steps}]
-    return set().union(*(kind.roles | (kind.optional_roles & on_bench) for kind in declared))
+def calibration_flags(ctx: RunContext, step: Step) -> list[str]:
+    """A measurement's flags for the instruments past their calibration that it used."""
+    used = roles_for([step], ctx.bench)
+    return [
+        f"{role} calibration expired {due}" for role, due in ctx.calibration_expired.items() if role in used
+    ]
 
 
 def exit_code(verdicts: Counter[str], status: str, safe_state: SafeState) -> int:
-    """DESIGN.md §5: 0 pass, 1 fail/inconclusive, 3 error/aborted, 4 safe state unconfirmed."""
+    """DESIGN.md §5: 0 pass, 1 fail/inconclusive, 2 a resume refused (nothing measured),
+    3 error/aborted, 4 safe state unconfirmed."""
     if not safe_state.confirmed:
         return 4
+    if status.startswith(REFUSED):
+        return 2
     if status != "completed" or verdicts["ERROR"] or verdicts["ABORTED"]:
         return 3
     if verdicts["FAIL"] or verdicts["INCONCLUSIVE"]:
@@ -220,18 +254,28 @@ def execute(ctx: RunContext) -> RunRecord:
     A results file that cannot be written (a full disk) stops the run with an error, never
     before the safe state: the record returned says so even when it could not be saved.
     """
-    started = utc_now()
+    started = ctx.resume.previous["started"] if ctx.resume else utc_now()
     roles = roles_for(ctx.steps, ctx.bench)
     iolog = IoLog(ctx.run_dir / "io.log")
-    tally = Tally()
+    tally = Tally(verdicts=ctx.resume.verdicts.copy() if ctx.resume else Counter())
     found = Found()
+
+    def running() -> None:  # a killed run leaves this record behind; --resume starts from it
+        record = _run_record(ctx, started, "running", RUNNING, tally.verdicts.copy(), found)
+        try:
+            write_record(ctx.run_dir / "record.json", record, measurements(ctx.run_dir, ()))
+        except OSError as exc:
+            raise ResultsError(f"cannot write record.json: {exc.strerror or exc}") from exc
+
     ctx.display.start(len(ctx.steps))
     try:
         with Journal(ctx.run_dir / "journal.jsonl") as journal:
-            status, safe_state = _run_steps(ctx, roles, iolog, journal, tally, found)
+            status, safe_state = _run_steps(ctx, roles, iolog, journal, tally, found, running)
     finally:
         ctx.display.stop()
         iolog.close()
+    if status.startswith(REFUSED):  # the run folder stays as the stopped run left it
+        return _run_record(ctx, started, status, safe_state, tally.verdicts.copy(), found)
     failure = _results_failure(iolog, ctx.run_log)
     if failure is not None and not status.startswith("error"):
         status = f"error: {failure}"
@@ -295,6 +339,7 @@ class Found:
 
     identities: dict[str, str] = field(default_factory=dict)
     start_state: str | None = None
+    flags: list[str] = field(default_factory=list)
 
 
 def _run_steps(
@@ -304,9 +349,11 @@ def _run_steps(
     journal: Journal,
     tally: Tally,
     found: Found,
+    running: Callable[[], None],
 ) -> tuple[str, SafeState]:
     """Connect, run the loop, apply the safe state to whatever was opened. Returns (status,
-    safe state)."""
+    safe state). ``running()`` saves the record of a run in progress once the identities are
+    known."""
     safe_state = NOT_OPENED
     status = "error: not started"
     try:
@@ -316,9 +363,19 @@ def _run_steps(
             try:
                 if instruments.failure is not None:
                     raise instruments.failure
+                if ctx.resume is not None:
+                    ctx.resume.check_identities(instruments.identities)
+                found.flags.extend(identity.verify(ctx.loaded_plan.plan, ctx.bench.bench, instruments))
+                running()
                 status = _loop(ctx, instruments, journal, tally, iolog)
             except AbortNow:
                 status = "aborted"
+            except (
+                ResumeRefused,
+                identity.IdentityMismatch,
+            ) as exc:  # the command line says it, as its one line
+                log.info("resume refused: %s", exc)
+                status = f"{REFUSED}: {exc}"
             except Exception as exc:
                 status = _error_status(exc)
             finally:
@@ -361,6 +418,8 @@ def _loop(ctx: RunContext, instruments: Instruments, journal: Journal, tally: Ta
             )
         else:
             record = _measure_one(ctx, mctx, setup, attenuator, step)
+            if ctx.calibration_expired:
+                record = replace(record, flags=calibration_flags(ctx, step))
         with ctx.stop.critical():
             journal.append(record)
             tally.add(record)
@@ -385,6 +444,7 @@ def _run_record(
 ) -> RunRecord:
     plan = ctx.loaded_plan.plan
     bench = ctx.bench.bench
+    origin = ctx.resume.previous if ctx.resume else {}  # a resumed run reads its copies
     instruments = {
         role: {
             "driver": config.driver,
@@ -399,9 +459,9 @@ def _run_record(
     return RunRecord(
         run_id=ctx.run_dir.name,
         trial=plan.trial,
-        plan_file=str(ctx.loaded_plan.file),
+        plan_file=origin.get("plan_file", str(ctx.loaded_plan.file)),
         plan_sha256=ctx.loaded_plan.sha256,
-        bench_file=ctx.bench.file,
+        bench_file=origin.get("bench_file", ctx.bench.file),
         bench_name=bench.name,
         simulated=bench.simulated,
         operator=getattr(plan, "operator", None) or getpass.getuser(),
@@ -418,4 +478,12 @@ def _run_record(
         start_state=found.start_state,
         safe_state=safe_state.detail,
         counts=dict(counts),
+        resumed=ctx.resume.resumed() if ctx.resume else [],
+        flags=[
+            *(
+                f"{role} calibration expired {due} (run with --allow-expired-calibration)"
+                for role, due in ctx.calibration_expired.items()
+            ),
+            *found.flags,
+        ],
     )

@@ -18,6 +18,7 @@ from fivegbench.bench import Instruments, LoadedBench, Opener
 from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.drivers.gnb.console import GnbConsole, LoginRefused
 from fivegbench.errors import FivegbenchError, SafeStateError
+from fivegbench.locks import lock_dir, who_holds
 from fivegbench.transport.base import IoLog
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,12 @@ def apply_safe_state(instruments: Instruments, unreached: Mapping[str, str] | No
     if problems:
         return SafeState(False, "NOT CONFIRMED: " + "; ".join(problems + done), tuple(unsafe))
     return SafeState(True, "confirmed: " + ("; ".join(done) or "nothing to make safe"))
+
+
+def _say_holder(role: str, resource: str) -> None:
+    holder = who_holds(resource, lock_dir())
+    if holder is not None:
+        log.warning("%s %s is in use by a run (%s): making it safe all the same", role, resource, holder)
 
 
 def _gnb_rf_off(gnb: GnbConsole) -> str:
@@ -131,13 +138,17 @@ def _attenuator_to_maximum(attenuator: ScpiAttenuator) -> str:
 
 def make_bench_safe(loaded: LoadedBench, iolog: IoLog) -> SafeState:
     """``fivegbench bench safe``: open the bench's gNB and attenuator, each on its own, and apply
-    the safe state. A role that cannot be reached is not confirmed."""
+    the safe state. A role that cannot be reached is not confirmed.
+
+    It is an emergency command: a run holding the bench's locks does not stop it (it is named,
+    and then finds RF off at its next read-back and books that measurement as ERROR)."""
     instruments = Instruments()
     unreached: dict[str, str] = {}
     with ExitStack() as stack:
         opener = Opener(loaded, iolog, stack, instruments)
         for role in SAFETY_ROLES:
             if role in loaded.bench.instruments:
+                _say_holder(role, loaded.bench.instruments[role].resource)
                 try:
                     opener.open(role)
                 except (FivegbenchError, OSError) as exc:

@@ -44,6 +44,46 @@ def create_run_dir(results_root: Path, plan_file: Path) -> Path:
     raise FileExistsError(f"cannot create a run folder under {results_root}")
 
 
+#: Kernel pseudo-filesystems: results written there would not be kept (or would reach the kernel).
+PSEUDO_FILESYSTEMS = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def check_results_root(root: Path) -> None:
+    """Refuse a results folder that cannot hold runs, before anything is created or touched.
+    Raises ResultsError (one line)."""
+    try:
+        resolved = root.resolve()
+        for pseudo in PSEUDO_FILESYSTEMS:
+            if resolved.is_relative_to(pseudo):
+                raise ResultsError(
+                    f"--results {root}: {pseudo} is a kernel pseudo-filesystem, not a folder for results"
+                )
+        existing = resolved
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise ResultsError(f"--results {root}: {existing} is a file, not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ResultsError(f"--results {root}: {existing} is not writable")
+    except (OSError, RuntimeError) as exc:  # a symbolic-link loop, an unreadable parent
+        raise ResultsError(f"--results {root}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def new_run_dir(results_root: Path, plan_file: Path, bench_file: Path) -> Path:
+    """A new run folder holding copies of the plan and bench; on failure nothing is left behind.
+    Raises ResultsError (one line)."""
+    check_results_root(results_root)
+    run_dir: Path | None = None
+    try:
+        run_dir = create_run_dir(results_root, plan_file)
+        copy_inputs(run_dir, plan_file, bench_file)
+    except OSError as exc:
+        if run_dir is not None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise ResultsError(f"cannot write the results under {results_root}: {exc.strerror or exc}") from None
+    return run_dir
+
+
 def copy_inputs(run_dir: Path, plan_file: Path, bench_file: Path) -> None:
     shutil.copyfile(plan_file, run_dir / f"plan{plan_file.suffix or '.yaml'}")
     shutil.copyfile(bench_file, run_dir / f"bench{bench_file.suffix or '.yaml'}")
@@ -69,12 +109,30 @@ def write_atomic(path: Path, text: str | Iterable[str]) -> None:
 
 def measurements(run_dir: Path, unfinished: Iterable[MeasurementRecord]) -> Iterator[dict[str, Any]]:
     """Every measurement of a run, streamed: the journal's lines, then the steps never run."""
-    with open(run_dir / "journal.jsonl", encoding="utf-8") as journal:
-        for line in journal:
-            if line.strip():
-                yield json.loads(line)
+    yield from read_journal(run_dir / "journal.jsonl")
     for record in unfinished:
         yield record.to_dict()
+
+
+def read_journal(path: Path) -> Iterator[dict[str, Any]]:
+    """The journal's measurements. A last line without its line feed was torn by a crash mid-write
+    (the runner writes whole lines only) and is not a measurement: it is left out."""
+    with open(path, encoding="utf-8") as journal:
+        for line in journal:
+            if line.endswith("\n") and line.strip():
+                yield json.loads(line)
+
+
+def truncate_torn_line(path: Path) -> int:
+    """Cut a torn last line off the journal (before a run continues it); returns the bytes kept."""
+    with open(path, "rb+") as journal:
+        data = journal.read()
+        keep = data.rfind(b"\n") + 1
+        if keep < len(data):
+            journal.truncate(keep)
+            journal.flush()
+            os.fsync(journal.fileno())
+    return keep
 
 
 def write_record(path: Path, record: RunRecord, items: Iterable[dict[str, Any]]) -> None:
@@ -93,7 +151,8 @@ def write_record(path: Path, record: RunRecord, items: Iterable[dict[str, Any]])
 
 
 class Journal:
-    """``journal.jsonl``: one JSON object per finished measurement, appended and flushed."""
+    """``journal.jsonl``: one JSON object per finished measurement, appended, flushed and fsynced
+    (a power cut or ``kill -9`` loses nothing measured, and ``--resume`` continues from it)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -108,6 +167,7 @@ class Journal:
         try:
             self._file.write(line)
             self._file.flush()
+            os.fsync(self._file.fileno())
         except OSError as exc:
             self._cut(start)
             raise ResultsError(f"cannot write {self.path}: {exc.strerror or exc}") from exc

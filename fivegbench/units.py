@@ -1,15 +1,19 @@
 """Quantities with units, parsed by pint.
 
-Plans write quantities as text (``43 dBm``, ``100 MHz``, ``-13 dBm/MHz``). pint's default
-registry refuses logarithmic units with offsets; ``autoconvert_offset_to_baseunit=True`` accepts
-them. Values leave this module as plain floats in a fixed unit per dimension (Hz, dBm, dB, s), so
+Plans write quantities as text (``43 dBm``, ``100 MHz``, ``-13 dBm/MHz``): a number and a unit,
+nothing else. The registry holds only the units in ``units.txt`` (pint's full registry takes up
+to a second to build at every start-up); ``autoconvert_offset_to_baseunit=True`` lets pint
+convert its logarithmic units (dBm to W). Values leave this module as plain floats in a fixed unit per dimension (Hz, dBm, dB, s), so
 the rest of fivegbench never handles pint objects.
 """
 
 from __future__ import annotations
 
 import math
+import re
+import warnings
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pint
@@ -19,10 +23,28 @@ class UnitParseError(ValueError):
     """Text that is not a quantity of the wanted kind."""
 
 
+# A quantity is a decimal number and a unit, nothing else: pint would otherwise evaluate
+# arithmetic ("20 dBm * 2" is 40 dBm, "9**9**9 dBm" never ends) and read "dBm" alone as 1 dBm.
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?i:nan|inf(?:inity)?)"
+_UNIT_WORD = r"[^\W\d_]\w*"
+_QUANTITY = re.compile(rf"\s*({_NUMBER})\s*({_UNIT_WORD}(?:\s*/\s*{_UNIT_WORD})?|%)\s*")
+
+
+def _number_and_unit(text: str, name: str) -> tuple[float, str]:
+    """``'43 dBm'`` -> ``(43.0, 'dBm')``; anything but a finite number and a unit is refused."""
+    match = _QUANTITY.fullmatch(text)
+    if match is None:
+        raise UnitParseError(f"{text!r} is not {name}: write a number and a unit, e.g. '{_EXAMPLES[name]}'")
+    value = float(match.group(1))
+    if not math.isfinite(value):
+        raise UnitParseError(f"{text!r} is not a finite {name.split(' ', 1)[1]}")
+    return value, match.group(2)
+
+
 @cache
 def registry() -> pint.UnitRegistry:
-    """The one pint registry (built once; pint registries are expensive and immutable here)."""
-    return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    """The one pint registry, of the units in ``units.txt`` beside this module (built once)."""
+    return pint.UnitRegistry(str(Path(__file__).with_name("units.txt")), autoconvert_offset_to_baseunit=True)
 
 
 # What a plan can ask for -> (unit the value is returned in, human name used in error messages).
@@ -34,6 +56,15 @@ KINDS: dict[str, tuple[str, str]] = {
     "rate": ("bit/s", "a bit rate"),
     "psd": ("dBm/MHz", "a power density"),
     "percent": ("%", "a percentage"),
+}
+_EXAMPLES = {
+    "a frequency": "3750 MHz",
+    "a power": "43 dBm",
+    "a ratio in dB": "40 dB",
+    "a time": "10 s",
+    "a bit rate": "100 Mbit/s",
+    "a power density": "-13 dBm/MHz",
+    "a percentage": "1 %",
 }
 
 #: Units values are reported in that are not a kind's own unit -> that kind.
@@ -59,12 +90,8 @@ def parse(text: object, kind: str) -> float:
         return _parse_psd(text, name)
     if kind == "percent":
         return _parse_percent(text, name)
-    ureg = registry()
-    try:
-        quantity: Any = ureg.Quantity(text.strip())
-    except Exception as exc:  # pint raises many types for bad text
-        raise UnitParseError(f"{text!r} is not {name}") from exc
-    if not isinstance(quantity, pint.Quantity) or (quantity.dimensionless and unit not in ("dB",)):
+    quantity = _quantity(text, name)
+    if quantity.dimensionless and unit not in ("dB",):
         raise UnitParseError(f"{text!r} is not {name}")
     if kind == "ratio":
         # A bare dB value; pint treats dB as a logarithmic dimensionless unit.
@@ -72,18 +99,48 @@ def parse(text: object, kind: str) -> float:
             raise UnitParseError(f"{text!r} is not {name}")
         return float(quantity.magnitude)
     try:
-        return float(quantity.to(unit).magnitude)
+        with warnings.catch_warnings():  # numpy overflow warnings for absurd log values
+            warnings.simplefilter("ignore", RuntimeWarning)
+            value = float(quantity.to(unit).magnitude)
     except Exception as exc:
         raise UnitParseError(f"{text!r} is not {name}") from exc
+    if not math.isfinite(value):  # 0 W is -inf dBm
+        raise UnitParseError(f"{text!r} is not a finite {name.split(' ', 1)[1]}")
+    return value
+
+
+def _quantity(text: str, name: str) -> Any:
+    value, unit = _number_and_unit(text, name)
+    try:
+        return registry().Quantity(value, unit)
+    except Exception as exc:  # pint raises many types for an unknown unit
+        raise UnitParseError(f"{text!r} is not {name}{_case_hint(text, unit, name)}") from exc
+
+
+def _case_hint(text: str, unit: str, name: str) -> str:
+    """`` (units are case-sensitive: did you mean '40 MHz'?)`` when ``unit`` differs from a unit
+    of the wanted kind only in case (pint's case-insensitive lookup finds it), else ``""``."""
+    wanted = next(u for u, n in KINDS.values() if n == name)
+    ureg = registry()
+    found: list[tuple[str, str, str]] = []
+    # pint folds the case of unit names but not of prefixes: try 'ghz' as 'Ghz' too
+    for candidate in (unit, unit[:1].upper() + unit[1:]):
+        try:
+            found += ureg.parse_unit_name(candidate, case_sensitive=False)
+        except Exception:  # pint raises several types for a name it cannot split
+            continue
+    for prefix, base, suffix in found:
+        symbol = ureg.get_symbol(prefix + base + suffix)
+        if symbol != unit and convertible(symbol, wanted):
+            number = text.strip()[: -len(unit)].strip()
+            return f" (units are case-sensitive: did you mean '{number} {symbol}'?)"
+    return ""
 
 
 def _parse_percent(text: str, name: str) -> float:
     """``0.5 %`` -> 0.5 (pint reads ``%`` as a dimensionless ``percent``)."""
-    try:
-        quantity: Any = registry().Quantity(text.strip())
-    except Exception as exc:  # pint raises many types for bad text
-        raise UnitParseError(f"{text!r} is not {name}") from exc
-    if not isinstance(quantity, pint.Quantity) or str(quantity.units) != "percent":
+    quantity = _quantity(text, name)
+    if str(quantity.units) != "percent":
         raise UnitParseError(f"{text!r} is not {name}")
     return float(quantity.magnitude)
 

@@ -91,6 +91,9 @@ def test_unreachable_bench_exits_3_with_a_record(tmp_path):
     text = text.replace("profile: sim-gnb", f"profile: {ROOT / 'instruments/profiles/sim-gnb.yaml'}")
     text = text.replace("simulated: true", "simulated: false")
     text = text.replace("TCPIP::127.0.0.1::0::SOCKET", f"TCPIP::127.0.0.1::{port}::SOCKET")
+    text = text.replace("socket://127.0.0.1:0", f"socket://127.0.0.1:{port}")
+    (tmp_path / "secret").write_text("admin\n")
+    text = text.replace("password: admin", f"password_file: {tmp_path / 'secret'}")
     bench = tmp_path / "bench.yaml"
     bench.write_text(text)
     results = tmp_path / "results"

@@ -35,7 +35,7 @@ def test_a_crash_is_one_line_and_exit_3_never_1(monkeypatch, capsys):
     def broken(path):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "load_plan", broken)
+    monkeypatch.setattr("fivegbench.plan.load.load_plan", broken)  # cli imports it when run
     assert run_entry(monkeypatch, "validate", "plan.yaml") == 3
     assert capsys.readouterr().err == "error: internal error: RuntimeError: boom (--debug shows where)\n"
 
@@ -44,7 +44,7 @@ def test_debug_shows_the_traceback(monkeypatch):
     def broken(path):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "load_plan", broken)
+    monkeypatch.setattr("fivegbench.plan.load.load_plan", broken)  # cli imports it when run
     monkeypatch.setattr(sys, "argv", ["fivegbench", "--debug", "validate", "plan.yaml"])
     with pytest.raises(RuntimeError, match="boom"):
         cli.entry()
@@ -54,7 +54,7 @@ def test_an_interrupt_outside_a_run_is_exit_3(monkeypatch, capsys):
     def interrupted(path):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "load_plan", interrupted)
+    monkeypatch.setattr("fivegbench.plan.load.load_plan", interrupted)
     assert run_entry(monkeypatch, "validate", "plan.yaml") == 3
     assert capsys.readouterr().err == "\ninterrupted\n"
 
@@ -83,3 +83,17 @@ def test_signals_during_the_safe_state_say_it_cannot_be_interrupted(capsys):
     os.kill(os.getpid(), signal.SIGINT)
     err = capsys.readouterr().err
     assert err.count("cannot be interrupted") == 2 and "stopping now" not in err
+
+
+def test_signals_after_stop_now_never_say_stopping_now_again(capsys):
+    from fivegbench.runner import AbortNow
+
+    stop = StopControl()
+    cli._install_signal_handlers(stop)
+    os.kill(os.getpid(), signal.SIGINT)
+    with pytest.raises(AbortNow):
+        os.kill(os.getpid(), signal.SIGINT)
+    os.kill(os.getpid(), signal.SIGINT)  # before the runner has shielded the safe state
+    err = capsys.readouterr().err
+    assert err.count("stopping now") == 1
+    assert err.endswith("\nalready stopping: the safe state follows and cannot be interrupted\n")

@@ -97,7 +97,7 @@ def test_demo_record_traceability(demo_run):
     assert record["plan_sha256"] == hashlib.sha256(DEMO.read_bytes()).hexdigest()
     assert record["instruments"]["analyzer"]["identity"].startswith("Rohde&Schwarz,FSW")
     assert record["instruments"]["analyzer"]["calibration_due"] == "2027-06-30"
-    assert "SIM-GNB-0001" in record["instruments"]["gnb"]["identity"]
+    assert "GNB-0042" in record["instruments"]["gnb"]["identity"]
     assert record["exit_code"] == 1
     first = record["measurements"][0]
     assert first["conditions"]["path_loss_db"] == 40.0

@@ -31,10 +31,7 @@ from fivegbench.runner import execute
 from fivegbench.sim.bench import simulated_bench
 from fivegbench.transport.base import IoLog
 from tests.sim.consoleclient import RawSession, rf_state
-
-ROOT = Path(__file__).resolve().parent.parent
-SIM_BENCH = ROOT / "instruments/benches/sim.yaml"
-SIM_PROFILE = ROOT / "instruments/profiles/sim-gnb.yaml"
+from tests.simserve import ROOT, SIM_BENCH, SIM_PROFILE, sim_serve, write_bench
 
 PLAN = """
 trial: RF safety
@@ -58,46 +55,14 @@ def fivegbench(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[
 @pytest.fixture
 def sim() -> Iterator[dict[str, str]]:
     """``fivegbench sim serve`` in its own process; yields role -> resource string."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fivegbench", "sim", "serve"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        resources = dict(proc.stdout.readline().split() for _ in range(3))
-        assert set(resources) == {"analyzer", "gnb", "attenuator"}, resources
+    with sim_serve() as resources:
         yield resources
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def write_plan(tmp_path: Path, powers: str = "37 dBm, 40 dBm") -> Path:
     plan = tmp_path / "plan.yaml"
     plan.write_text(PLAN.replace("POWERS", powers))
     return plan
-
-
-def write_bench(tmp_path: Path, resources: dict[str, str], profile: Path = SIM_PROFILE, **options) -> Path:
-    """The simulated bench as a lab bench: ``simulated: false`` and the running servers' resources."""
-    bench = yaml.safe_load(SIM_BENCH.read_text())
-    bench["simulated"] = False
-    for role, resource in resources.items():
-        bench["instruments"][role]["resource"] = resource
-    bench["instruments"]["gnb"]["profile"] = str(profile)
-    bench["instruments"]["gnb"]["options"].update(options)
-    path = tmp_path / "bench.yaml"
-    path.write_text(yaml.safe_dump(bench, sort_keys=False))
-    return path
 
 
 def write_profile(tmp_path: Path, **changes: str) -> Path:
@@ -319,9 +284,18 @@ def test_a_run_first_turns_off_a_carrier_left_on(sim, tmp_path):
 # --------------------------------------------------------------------------- 5. reset / hung console
 
 
+def without_retries(bench: Path) -> Path:
+    """The bench with the gNB's link never reopened mid-run (tests/faults covers the recovery):
+    the fault then stops the run and only the safe state reopens the console."""
+    data = yaml.safe_load(bench.read_text())
+    data["instruments"]["gnb"]["retries"] = 0
+    bench.write_text(yaml.safe_dump(data, sort_keys=False))
+    return bench
+
+
 def test_a_reset_console_is_reopened_for_the_safe_state(sim, tmp_path):
     code, output, run_dir = run_with_fault(
-        tmp_path, write_bench(tmp_path, sim), console_fault(sim["gnb"], "reset")
+        tmp_path, without_retries(write_bench(tmp_path, sim)), console_fault(sim["gnb"], "reset")
     )
     assert code == 3, output
     assert "Traceback" not in output
@@ -333,7 +307,7 @@ def test_a_reset_console_is_reopened_for_the_safe_state(sim, tmp_path):
 
 def test_a_hung_console_gets_rf_off_on_a_new_session(sim, tmp_path):
     profile = write_profile(tmp_path, timeouts_long=2, timeouts_command=2)
-    bench = write_bench(tmp_path, sim, profile=profile, timeout="2 s")
+    bench = without_retries(write_bench(tmp_path, sim, profile=profile, timeout="2 s"))
     code, output, run_dir = run_with_fault(tmp_path, bench, console_fault(sim["gnb"], "hang"))
     assert code == 3, output
     record = record_of(run_dir)

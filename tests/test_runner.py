@@ -8,6 +8,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -39,6 +40,7 @@ steps:
 @dataclass
 class FakeStatus:
     rf_on: bool
+    tx_power_dbm: float | None = None
 
 
 @dataclass
@@ -78,7 +80,7 @@ def make_context(tmp_path: Path, measure, on_error="stop", gnb: FakeGnb | None =
 
     @contextmanager
     def connector(bench, roles, iolog):
-        yield Instruments({"gnb": gnb}, identities={"gnb": "fake gNB"})
+        yield Instruments({"gnb": gnb}, identities={"gnb": "fake gNB, serial GNB-0042"})  # the bench serial
 
     (tmp_path / "captures").mkdir()
     bench = load_bench(ROOT / "instruments/benches/sim.yaml")
@@ -406,3 +408,39 @@ def test_skip_step_skips_the_rest_of_that_step_only(tmp_path):
     assert [line["verdict"] for line in journal(tmp_path)] == ["ERROR", "SKIPPED", "SKIPPED", "PASS"]
     assert record.status == "completed" and record.exit_code == 3
     assert "an earlier point of this step failed" in journal(tmp_path)[1]["error"]
+
+
+def test_a_gnb_found_changed_before_measuring_is_an_error_never_a_fail(tmp_path):
+    class DriftingGnb(FakeGnb):
+        """Right after the run sets 33 dBm, another session sets 35 dBm."""
+
+        role = "gnb"
+        profile = SimpleNamespace(commands=SimpleNamespace(show_cell="show cell"))
+        tx: float | None = None
+
+        def set_tx_power(self, dbm):
+            super().set_tx_power(dbm)
+            self.tx = 35.0 if dbm == 33.0 else dbm
+
+        def cell_status(self):
+            return FakeStatus(self.rf, self.tx)
+
+    gnb = DriftingGnb()
+    record = execute(make_context(tmp_path, echo_power, on_error="continue", gnb=gnb))
+    lines = journal(tmp_path)
+    assert [line["verdict"] for line in lines] == ["PASS", "ERROR", "PASS"]
+    assert lines[1]["error"] == (
+        "InstrumentError: gnb: show cell: gNB TX power found 35 dBm before measuring: configured 33 dBm"
+    )
+    assert record.exit_code == 3
+    # what was applied is forgotten: the third point configures the gNB again, from RF off
+    assert gnb.calls.count("configure n78") == 2
+    start = gnb.calls.index("tx 33")
+    assert gnb.calls[start : start + 6] == [
+        "tx 33",
+        "rf off",
+        "configure n78",
+        "test model NR-FR1-TM1.1",
+        "tx 36",
+        "rf on",
+    ]

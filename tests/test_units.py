@@ -48,3 +48,43 @@ def test_explicit_limits_are_judged_in_the_unit_the_value_is_reported_in(monkeyp
         "Mbit/s",
     )
     assert (rtt.alternatives[0].high, rtt.alternatives[0].unit) == (pytest.approx(20.0), "ms")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "9**9**9 dBm",  # pint would evaluate it (and never finish)
+        "2**10000000 dBm",
+        "20 dBm * 2",  # pint reads 40 dBm
+        "dBm",  # pint reads 1 dBm
+        "(43) dBm",
+        "43 dBm 2",
+        "43 dBm;*RST",
+    ],
+)
+def test_a_quantity_is_a_number_and_a_unit_and_nothing_else(text):
+    with pytest.raises(units.UnitParseError, match=r"write a number and a unit, e\.g\. '43 dBm'"):
+        units.parse(text, "power")
+
+
+@pytest.mark.parametrize("text", ["nan dBm", "inf dBm", "-Infinity dBm", "1e999 dBm", "0 W"])
+def test_a_quantity_is_finite(text):
+    with pytest.raises(units.UnitParseError, match="is not a finite power"):
+        units.parse(text, "power")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "expected"),
+    [
+        ("+43 dBm", "power", 43.0),
+        ("43dBm", "power", 43.0),
+        (".5 s", "time", 0.5),
+        ("1.5e3 MHz", "frequency", 1.5e9),
+        ("100 Mbit/s", "rate", 1e8),
+        ("-43 dBm/kHz", "psd", -13.0),
+        ("10 %", "percent", 10.0),
+        ("1 W", "power", 30.0),
+    ],
+)
+def test_plain_quantities_still_parse(text, kind, expected):
+    assert units.parse(text, kind) == pytest.approx(expected, abs=1e-9)

@@ -8,8 +8,8 @@ starts the simulators it names. A new driver is one entry here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -21,6 +21,7 @@ from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.drivers.gnb.console import GnbConsole
 from fivegbench.drivers.traffic.endpoints import TrafficEndpoints
 from fivegbench.drivers.ue.modem import UeModem
+from fivegbench.params import ParamSpec
 
 Build = Callable[[Any, Any, Any], Any]
 """``build(transport, config, profile)``: the driver object (no I/O). ``config`` is the bench's
@@ -29,8 +30,9 @@ Build = Callable[[Any, Any, Any], Any]
 
 @dataclass(frozen=True)
 class DriverSpec:
-    """One driver. ``simulator`` is ``"module:function"``, a function ``(world, config, console)
-    -> (resource, stop)`` that starts the simulated instrument as a real server."""
+    """One driver. ``simulator`` is ``"module:function"``, a function ``(world, config, console,
+    faults, port=0) -> (resource, stop)`` that starts the simulated instrument as a real server
+    (on ``port`` when not 0)."""
 
     role: str
     doc: str
@@ -45,6 +47,18 @@ class DriverSpec:
     """Which kind of profile the driver needs (a CLI dialect in ``instruments/profiles``)."""
     termination: str = "\n"
     """Message terminator of a VISA link."""
+    options: Mapping[str, ParamSpec] = field(default_factory=dict)
+    """The ``options`` a bench may give this driver, and how each is written."""
+
+
+TIMEOUT = ParamSpec("time", 0.1, 600.0, doc="how long to wait for an answer")
+CONSOLE_OPTIONS = {
+    "timeout": TIMEOUT,
+    "user": ParamSpec("text", doc="console login name"),
+    "password": ParamSpec("text", doc="console password, written in the bench: simulated benches only"),
+    "password_env": ParamSpec("text", doc="environment variable holding the console password"),
+    "password_file": ParamSpec("text", doc="file holding the console password (outside any repository)"),
+}
 
 
 def _analyzer_up(analyzer: SweptAnalyzer) -> str:
@@ -78,6 +92,7 @@ DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
             build=lambda transport, config, profile: RsFsw(transport),
             bring_up=_analyzer_up,
             simulator="fivegbench.sim.analyzer:serve",
+            options={"timeout": TIMEOUT},
         ),
         "keysight_x": DriverSpec(
             role="analyzer",
@@ -86,6 +101,7 @@ DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
             build=lambda transport, config, profile: KeysightX(transport),
             bring_up=_analyzer_up,
             simulator="fivegbench.sim.analyzer_keysight:serve",
+            options={"timeout": TIMEOUT},
         ),
         "scpi_attenuator": DriverSpec(
             role="attenuator",
@@ -96,6 +112,7 @@ DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
             ),
             bring_up=lambda attenuator: attenuator.idn(),
             simulator="fivegbench.sim.attenuator:serve",
+            options={"timeout": TIMEOUT},
         ),
         "minicircuits_attenuator": DriverSpec(
             role="attenuator",
@@ -107,6 +124,11 @@ DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
             bring_up=lambda attenuator: attenuator.idn(),
             simulator="fivegbench.sim.attenuator_minicircuits:serve",
             termination="\r\n",
+            options={
+                "timeout": TIMEOUT,
+                "channel": ParamSpec("int", 1, 8, doc="channel of a multi-channel unit"),
+                "model": ParamSpec("text", doc="the model a simulated unit answers as"),
+            },
         ),
         "at_modem": DriverSpec(
             role="ue",
@@ -121,6 +143,7 @@ DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
             bring_up=_modem_up,
             simulator="fivegbench.sim.ue:serve",
             profile="ue",
+            options={"timeout": TIMEOUT},
         ),
         "traffic_tools": DriverSpec(
             role="traffic",
@@ -138,6 +161,7 @@ DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
             bring_up=lambda gnb: gnb.idn(),  # connect() logs in first and checks the RF state
             simulator="fivegbench.sim.gnb:serve",
             profile="gnb",
+            options=CONSOLE_OPTIONS,
         ),
     }
 )

@@ -8,7 +8,11 @@ from typing import Any
 
 from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.drivers.gnb.console import GnbConsole
-from fivegbench.errors import BenchError
+from fivegbench.errors import BenchError, InstrumentError
+
+#: A TX power read back further than this from the configured one is not what was set (the
+#: console reports 0.1 dB steps; a PA settling is well inside 0.5 dB).
+TX_POWER_TOLERANCE_DB = 0.5
 
 
 @dataclass
@@ -20,6 +24,12 @@ class GnbSetup:
     test_model: str | None = None
     tx_power: float | None = None
     rf_on: bool = False
+
+    def forget(self) -> None:
+        """After a reopened link: nothing is known, and RF may be on (switched off before the
+        carrier is configured again)."""
+        self.carrier = self.test_model = self.tx_power = None
+        self.rf_on = True
 
     def apply(self, cell: Any, test_model: str | None) -> None:
         carrier = (
@@ -53,6 +63,30 @@ class GnbSetup:
             self.gnb.rf_on()
             self.rf_on = True
 
+    def check(self, when: str) -> None:
+        """Read the gNB back ``when`` (``before``/``after``) measuring: another session (a second
+        run, an operator, ``bench safe``) may have changed it since it was configured. A mismatch
+        raises InstrumentError, so the measurement is an ERROR, never a FAIL of the device; what
+        was applied is forgotten, so the next step configures everything again."""
+        status = self.gnb.cell_status()
+        found = None
+        if status.rf_on != self.rf_on:
+            found = f"gNB RF found {'on' if status.rf_on else 'off'} {when} measuring: configured " + (
+                "on" if self.rf_on else "off"
+            )
+        elif (
+            status.tx_power_dbm is not None
+            and self.tx_power is not None
+            and abs(status.tx_power_dbm - self.tx_power) > TX_POWER_TOLERANCE_DB
+        ):
+            found = (
+                f"gNB TX power found {status.tx_power_dbm:g} dBm {when} measuring: "
+                f"configured {self.tx_power:g} dBm"
+            )
+        if found is not None:
+            self.forget()
+            raise InstrumentError(self.gnb.role, self.gnb.profile.commands.show_cell, None, found)
+
 
 @dataclass
 class AttenuatorSetup:
@@ -60,6 +94,10 @@ class AttenuatorSetup:
 
     attenuator: ScpiAttenuator | None
     attenuation: float | None = None
+
+    def forget(self) -> None:
+        """After a reopened link: the setting is unknown (set again at the next step)."""
+        self.attenuation = None
 
     def apply(self, params: dict[str, Any]) -> None:
         wanted = params.get("attenuation")

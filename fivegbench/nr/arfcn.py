@@ -25,16 +25,20 @@ def arfcn_to_hz(arfcn: int) -> float:
     raise ValueError(f"NR-ARFCN {arfcn} is outside 0..{MAX_ARFCN} (TS 38.104 §5.4.2.1)")
 
 
-def hz_to_arfcn(frequency_hz: float) -> int:
-    """F_REF in Hz -> NR-ARFCN. Raises ValueError off the global raster (within 1 Hz)."""
+def nearest_arfcn(frequency_hz: float) -> int:
+    """The NR-ARFCN of the global raster point nearest to ``frequency_hz`` (0..100 GHz)."""
     if not math.isfinite(frequency_hz) or not 0 <= frequency_hz <= 100e9:
         raise ValueError(f"centre frequency {frequency_hz!r} Hz is outside 0..100 GHz")
     if frequency_hz < 3000e6:
-        n = round(frequency_hz / 5e3)
-    elif frequency_hz < _FR2_START_HZ:
-        n = 600_000 + round((frequency_hz - 3000e6) / 15e3)
-    else:
-        n = 2_016_667 + round((frequency_hz - _FR2_START_HZ) / 60e3)
+        return round(frequency_hz / 5e3)
+    if frequency_hz < _FR2_START_HZ:
+        return 600_000 + round((frequency_hz - 3000e6) / 15e3)
+    return min(2_016_667 + round((frequency_hz - _FR2_START_HZ) / 60e3), MAX_ARFCN)
+
+
+def hz_to_arfcn(frequency_hz: float) -> int:
+    """F_REF in Hz -> NR-ARFCN. Raises ValueError off the global raster (within 1 Hz)."""
+    n = nearest_arfcn(frequency_hz)
     if abs(arfcn_to_hz(n) - frequency_hz) > 1.0:
         raise ValueError(
             f"centre frequency {frequency_hz / 1e6:.6f} MHz is not on the NR global raster "

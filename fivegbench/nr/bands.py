@@ -16,10 +16,21 @@ from nrarfcn.tables import get_table
 
 from fivegbench.nr.requirements import normalize_band
 
-__all__ = ["BAND_RELEASE", "BAND_SOURCE", "Band", "all_bands", "band", "bands_for_frequency"]
+__all__ = [
+    "BAND_RELEASE",
+    "BAND_SOURCE",
+    "RASTER_SOURCE",
+    "Band",
+    "Raster",
+    "all_bands",
+    "band",
+    "bands_for_frequency",
+    "dl_rasters",
+]
 
 BAND_RELEASE = 17
 BAND_SOURCE = "3GPP TS 38.104 V17.6.0 Tables 5.2-1/5.2-2 via nrarfcn (status V2)"
+RASTER_SOURCE = "3GPP TS 38.104 V17.6.0 Tables 5.4.2.3-1/5.4.2.3-2 via nrarfcn (status V2)"
 
 Duplex = Literal["FDD", "TDD", "SDL", "SUL"]
 
@@ -108,3 +119,37 @@ def bands_for_frequency(frequency_hz: float, direction: Literal["dl", "ul", "any
     if direction not in ("dl", "ul", "any"):
         raise ValueError(f"direction must be 'dl', 'ul' or 'any', got {direction!r}")
     return [b for b in all_bands() if b.contains(frequency_hz, direction)]
+
+
+@dataclass(frozen=True)
+class Raster:
+    """The downlink channel raster of a band for one ΔF_Raster (TS 38.104 §5.4.2.3).
+
+    Attributes
+    ----------
+    raster_hz : ΔF_Raster, Hz (100 kHz for most bands below 3 GHz; 15/30 kHz in n41, n77, n78, ...).
+    first, step, last : applicable NR-ARFCNs ``first, first + step, ... <= last``.
+    """
+
+    raster_hz: float
+    first: int
+    step: int
+    last: int
+
+
+@functools.cache
+def dl_rasters(name: str | int) -> tuple[Raster, ...]:
+    """The downlink channel rasters of band ``name`` (empty for an uplink-only band).
+
+    ValueError for a name that is not a band.
+    """
+    key = band(name).name
+    out = []
+    for table_id in ("applicable_nrarfcn_fr1", "applicable_nrarfcn_fr2"):
+        table = get_table(table_id, BAND_RELEASE)
+        for row in table.data:
+            cell = functools.partial(table.get_cell, row)
+            if cell("band") == key and cell("dl_first") != "N/A":
+                raster_hz = float(cell("f_raster")) * 1e3
+                out.append(Raster(raster_hz, cell("dl_first"), cell("dl_step"), cell("dl_last")))
+    return tuple(out)

@@ -60,6 +60,20 @@ def n_rb(bandwidth_hz: float, scs_hz: float, fr2: bool = False) -> int:
         ) from None
 
 
+def channel_bandwidths_hz(fr2: bool = False) -> tuple[float, ...]:
+    """The channel bandwidths of Table 5.3.2-1 (FR1) or 5.3.2-2 (FR2), Hz, ascending."""
+    return tuple(mhz * 1e6 for mhz in sorted(_FR2 if fr2 else _FR1))
+
+
+def scs_for_bandwidth_hz(bandwidth_hz: float, fr2: bool = False) -> tuple[float, ...]:
+    """The subcarrier spacings (Hz, ascending) the table defines for a channel bandwidth; empty
+    when it defines none."""
+    row = (_FR2 if fr2 else _FR1).get(round(bandwidth_hz / 1e6))
+    if row is None or abs(round(bandwidth_hz / 1e6) * 1e6 - bandwidth_hz) > 1:
+        return ()
+    return tuple(khz * 1e3 for khz in sorted(row))
+
+
 def config_bandwidth_hz(bandwidth_hz: float, scs_hz: float, fr2: bool = False) -> float:
     """BW_Config = N_RB x 12 x SCS in Hz: the channel power / ACLR measurement bandwidth."""
     return n_rb(bandwidth_hz, scs_hz, fr2) * 12 * scs_hz

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fivegbench.nr.bandwidth import n_rb
-from fivegbench.nr.numerology import mu_from_scs
 
 R_MAX = 948 / 1024
 SCALING_FACTORS = (1.0, 0.8, 0.75, 0.4)
@@ -77,6 +76,8 @@ def peak_rate_mbps(
     fr : ``fr1`` or ``fr2``.
     scaling_factor : f, one of 1, 0.8, 0.75, 0.4.
     """
+    from fivegbench.nr.numerology import mu_from_scs  # numerology imports numpy: not at CLI start-up
+
     key = modulation.strip().lower()
     if key not in QM:
         raise ValueError(f"modulation {modulation!r} is not one of {', '.join(QM)}")

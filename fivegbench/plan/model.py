@@ -17,11 +17,13 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, ValidationInfo, model_validator
+from pydantic_core import PydanticCustomError
 
 from fivegbench import kinds, units
+from fivegbench.identity import POLICIES as IDENTITY_POLICIES
 from fivegbench.nr.arfcn import arfcn_to_hz
+from fivegbench.nr.carrier import CarrierError, check_carrier
 from fivegbench.nr.test_models import TEST_MODELS
-from fivegbench.nr.bandwidth import FR1_MAX_HZ, n_rb
 from fivegbench.params import (
     ARFCN,
     CENTER_FREQUENCY,
@@ -35,10 +37,10 @@ from fivegbench.params import (
     number,
     parse_quantity,
 )
-from fivegbench.plan.yamlsafe import PathElem, StrictModel, at, describe, unknown_key
+from fivegbench.plan.yamlsafe import PathElem, StrictModel, WrittenAs, at, describe, unknown_key
 
 MAX_POINTS = 100_000
-"""Most sweep points in one step (and most measurements: points x repeat)."""
+"""Most sweep points in one step, and most measurements (points x repeat) in a step and in a plan."""
 
 BS_CLASSES: tuple[str, ...] = ("wide_area", "medium_range", "local_area")
 BS_CATEGORIES: tuple[str, ...] = ("A", "B")
@@ -109,6 +111,7 @@ def _choice(what: str, options: tuple[str, ...]) -> BeforeValidator:
             raise ValueError(f"{shown} is not {what} (expected one of: {', '.join(options)})")
         return value
 
+    check.choices = options  # type: ignore[attr-defined]  # shown by fivegbench.schema
     return BeforeValidator(check)
 
 
@@ -364,26 +367,44 @@ class Dut(StrictModel):
     """The device under test."""
 
     vendor: Text
+    """Manufacturer of the gNB."""
     model: Text
+    """Model name of the gNB."""
     serial: Text | None = None
+    """Serial number, compared with what the gNB reports."""
     firmware: Text | None = None
+    """Software version, compared with what the gNB reports."""
     rated_output_power: Annotated[float, _spec(RATED_POWER)] | None = None
+    """Declared rated output power per carrier (the 3gpp rf.power limits need it)."""
     bs_class: Annotated[str, _choice("a BS class", BS_CLASSES)] | None = None
+    """BS class of TS 38.104 (the 3gpp rf.aclr and rf.sem limits need it)."""
     category: Annotated[str, _choice("a BS category", BS_CATEGORIES)] = "A"
+    """Category A or B of the unwanted-emission limits (TS 38.104 §6.6)."""
 
 
 class Cell(StrictModel):
     """Cell configuration. After validation ``center_frequency`` is set even when ``arfcn`` is given."""
 
     band: Annotated[str, BeforeValidator(_band)]
+    """NR operating band, e.g. n78 (TS 38.104 Table 5.2-1); the carrier must fit in it."""
     center_frequency: Annotated[float, _spec(CENTER_FREQUENCY)] | None = None
+    """Carrier centre, on the band's channel raster (or give arfcn)."""
     arfcn: Annotated[int, _spec(ARFCN)] | None = None
+    """NR-ARFCN of the carrier centre (instead of center_frequency)."""
     bandwidth: Annotated[float, _spec(CHANNEL_BANDWIDTH)]
+    """Channel bandwidth (TS 38.104 Table 5.3.2-1), e.g. 100 MHz."""
     scs: Annotated[float, _spec(SCS)]
+    """Subcarrier spacing, e.g. 30 kHz; allowed for the bandwidth in Table 5.3.2-1."""
     tdd_pattern: Annotated[str, BeforeValidator(_tdd_pattern)] | None = None
-    special_slot: Annotated[tuple[int, int, int], BeforeValidator(_special_slot)] | None = None
+    """Slot pattern of a TDD band, e.g. DDDSU (none for an FDD band)."""
+    special_slot: (
+        Annotated[tuple[int, int, int], BeforeValidator(_special_slot), WrittenAs("text")] | None
+    ) = None
+    """Special slot symbols D:G:U adding up to 14, e.g. "10:2:2"."""
     tx_power: Power
+    """TX power the gNB is configured to, at the antenna connector."""
     test_model: TestModel | None = None
+    """NR-FR1 test model the gNB transmits (TS 38.141-1 §4.9.2), unless a step sets one."""
 
     @model_validator(mode="after")
     def _check(self) -> Cell:
@@ -398,11 +419,17 @@ class Cell(StrictModel):
             object.__setattr__(self, "center_frequency", frequency)
         if self.center_frequency is None:
             raise at("center_frequency", "missing required key 'center_frequency' (or 'arfcn')")
-        try:
-            n_rb(self.bandwidth, self.scs, fr2=self.center_frequency > FR1_MAX_HZ)
-        except ValueError as exc:
-            raise at("bandwidth", str(exc)) from None
+        self.check_carrier(self.center_frequency)
         return self
+
+    def check_carrier(self, center_hz: float) -> None:
+        """The whole carrier against TS 38.104 (:func:`fivegbench.nr.carrier.check_carrier`),
+        at ``center_hz`` (the cell's own or a swept one); raises at the cell key to change."""
+        try:
+            check_carrier(self.band, center_hz, self.bandwidth, self.scs, self.tdd_pattern, self.special_slot)
+        except CarrierError as exc:
+            field = "arfcn" if exc.field == "center_frequency" and self.arfcn is not None else exc.field
+            raise at(field, str(exc)) from None
 
     @property
     def frequency(self) -> float:
@@ -416,13 +443,29 @@ class StepSpec(StrictModel):
     """One step as written. ``params`` holds the kind's parameters (from keys such as ``span``)."""
 
     name: Text
+    """Step name, unique in the plan."""
     measure: str
+    """Measurement kind (see the KIND sections); its parameters are keys of the step."""
     test_model: TestModel | None = None
+    """Test model for this step (default: cell.test_model)."""
     params: dict[str, Scalar] = Field(default_factory=dict)
-    sweep: tuple[SweepGroup, ...] = ()
+    sweep: Annotated[tuple[SweepGroup, ...], WrittenAs("mapping")] = ()
+    """Parameter -> list, {start, stop, step} range, or zip: {...}; parameters nest."""
     repeat: Annotated[int, _spec(REPEAT)] = 1
+    """Measurements at each sweep point."""
     limits: Annotated[str | dict[str, Limit] | None, BeforeValidator(parse_limits)] = None
+    """A preset name (3gpp, ...) or value -> {min, max} with units; none: INCONCLUSIVE."""
     on_error: Annotated[str, _choice("an on_error value", ON_ERROR)] = "stop"
+    """After an ERROR: stop the run, continue with the next point, or skip the rest of the step."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plan_not_full(cls, data: Any, info: ValidationInfo) -> Any:
+        # once a step took the plan over the limit, the later steps are not built (that error
+        # is the one reported; building them could take minutes and gigabytes)
+        if info.context is not None and info.context.get("measurements", 0) > MAX_POINTS:
+            raise at((), "not read: the plan already exceeds its measurement limit")
+        return data
 
     @classmethod
     def file_keys(cls, data: dict[str, Any]) -> list[str]:
@@ -460,10 +503,20 @@ class StepSpec(StrictModel):
         return out
 
     @model_validator(mode="after")
-    def _check_size(self) -> StepSpec:
+    def _check_size(self, info: ValidationInfo) -> StepSpec:
         total = self.points * self.repeat
         if total > MAX_POINTS:
             raise at("repeat", f"step expands to {total} measurements (at most {MAX_POINTS})")
+        # the plan's running total, counted as each step is validated, so that a plan of many
+        # large steps is refused at the step that crosses the limit, before the rest is built
+        if info.context is not None:
+            so_far = info.context["measurements"] = info.context.get("measurements", 0) + total
+            if so_far > MAX_POINTS:
+                raise at(
+                    "sweep" if self.sweep else "repeat",
+                    f"the plan reaches {so_far} measurements with this step (at most {MAX_POINTS} "
+                    "in a plan: split it into several plans)",
+                )
         return self
 
     @property
@@ -476,10 +529,18 @@ class Plan(StrictModel):
     """A test plan: trial metadata, the DUT, the cell configuration and the steps."""
 
     trial: Text
+    """Name of the trial, shown in the report."""
     operator: Text | None = None
+    """Who runs it."""
     dut: Dut
+    """The device under test."""
+    identity: Annotated[str, _choice("an identity policy", IDENTITY_POLICIES)] = "enforce"
+    """``enforce``: an instrument or DUT that is not who the bench and plan say stops the run
+    before RF is on; ``warn``: it is recorded and flagged."""
     cell: Cell
+    """The carrier the gNB is configured to."""
     steps: Annotated[list[StepSpec], AfterValidator(_at_least_one_step)]
+    """Measurements in run order."""
 
     @model_validator(mode="after")
     def _unique_names(self, info: ValidationInfo) -> Plan:
@@ -492,4 +553,18 @@ class Plan(StrictModel):
                 where = f"line {line}" if line is not None else f"steps[{j}]"
                 raise at(("steps", i, "name"), f"duplicate step name '{step.name}' (first at {where})")
             first[step.name] = i
+        return self
+
+    @model_validator(mode="after")
+    def _swept_carriers(self) -> Plan:
+        # a swept centre frequency must be a carrier the band allows, like the cell's own
+        for i, step in enumerate(self.steps):
+            for axis in (a for g in step.sweep for a in g.axes if a.name == "center_frequency"):
+                for j, value in enumerate(axis.values):
+                    try:
+                        self.cell.check_carrier(number(value))
+                    except PydanticCustomError as exc:
+                        where = (*axis.where, j) if axis.indexed else axis.where
+                        message = (exc.context or {}).get("message", str(exc))
+                        raise at(("steps", i, *where), message) from None
         return self

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from rich.table import Table
 
@@ -34,14 +34,49 @@ def parameters_text(step: Step) -> str:
     return ", ".join(parts) or "-"
 
 
-def steps_table(steps: Sequence[Step]) -> Table:
-    """One row per expanded step: #, name, kind, parameters (point + repeat i/N), limits."""
+ROWS_PER_STEP = 12
+"""Rows a plan step gets in the table before its middle points are elided (``--all`` shows all)."""
+
+
+def _row(step: Step) -> tuple[str, str, str, str, str]:
+    return str(step.index), step.name, step.kind, parameters_text(step), _limits_text(step.limits)
+
+
+def steps_table(steps: Sequence[Step], rows_per_step: int | None = ROWS_PER_STEP) -> Table:
+    """One row per expanded step: #, name, kind, parameters (point + repeat i/N), limits. A plan
+    step with more than ``rows_per_step`` points shows its first and last ones and how many are
+    elided between (None: every row; rich takes minutes for 100,000 rows)."""
     table = Table(show_lines=False)
     table.add_column("step", justify="right")
     table.add_column("name")
     table.add_column("kind")
     table.add_column("parameters")
     table.add_column("limits")
-    for step in steps:
-        table.add_row(str(step.index), step.name, step.kind, parameters_text(step), _limits_text(step.limits))
+    for group in _by_plan_step(steps):
+        if rows_per_step is None or len(group) <= rows_per_step:
+            shown, tail, elided = group, [], 0
+        else:
+            head = rows_per_step - 2
+            shown, tail, elided = group[:head], group[-2:], len(group) - rows_per_step
+        for step in shown:
+            table.add_row(*_row(step))
+        if elided:
+            table.add_row("…", "", "", f"… {elided} more (--all shows every row)", "")
+        for step in tail:
+            table.add_row(*_row(step))
     return table
+
+
+def steps_lines(steps: Sequence[Step]) -> Iterator[str]:
+    """Every expanded step as a tab-separated line (``show --all``: fast, and easy to grep)."""
+    for step in steps:
+        yield "\t".join(_row(step))
+
+
+def _by_plan_step(steps: Sequence[Step]) -> list[list[Step]]:
+    groups: list[list[Step]] = []
+    for step in steps:
+        if not groups or groups[-1][0].plan_step != step.plan_step:
+            groups.append([])
+        groups[-1].append(step)
+    return groups

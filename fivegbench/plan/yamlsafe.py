@@ -26,10 +26,13 @@ validation error into a :class:`~fivegbench.errors.PlanError` naming the key pat
 from __future__ import annotations
 
 import logging
+import os
 import re
+import stat
 import types
 import typing
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -288,7 +291,7 @@ def loads(text: str, file: str) -> tuple[Any, Positions]:
             line, col = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (None, None)
             raise PlanError(file, line, col, "", exc.message) from None
         except yaml.MarkedYAMLError as exc:
-            raise _syntax_error(exc, file) from None
+            raise _syntax_error(exc, file, text) from None
         except yaml.YAMLError as exc:  # pragma: no cover - every PyYAML error we know is marked
             raise PlanError(file, None, None, "", f"invalid YAML: {_one_line(str(exc))}") from None
         except RecursionError:  # pragma: no cover - the depth bound comes first
@@ -307,7 +310,17 @@ def read_text(path: Path) -> tuple[bytes, str]:
     """The bytes and UTF-8 text of a file of at most :data:`MAX_BYTES`. Raises PlanError."""
     file = str(path)
     try:
-        with Path(path).open("rb") as fh:
+        # non-blocking: opening a FIFO (or a device) would otherwise wait forever for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise PlanError(
+                    file,
+                    None,
+                    None,
+                    "",
+                    "not a regular file (a FIFO, device or folder cannot be read as YAML)",
+                )
             data = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise PlanError(file, None, None, "", f"cannot read: {exc.strerror or exc}") from None
@@ -353,14 +366,41 @@ def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> PlanErr
     )
 
 
-def _syntax_error(exc: yaml.MarkedYAMLError, file: str) -> PlanError:
+_INDENT = "keys of one mapping, and items of one list, start in the same column"
+# PyYAML's words for the usual slips -> what to change (the parser's own text for the rest)
+_PLAIN_SYNTAX = (
+    (
+        "mapping values are not allowed here",
+        f"unexpected ':' (check this line's indentation: {_INDENT}; or quote a value that contains ': ')",
+    ),
+    ("expected <block end>", f"this line is indented differently from the lines above ({_INDENT})"),
+    ("could not find expected ':'", "a line without 'key: value' (add the ':' or check the indentation)"),
+    ("did not find expected key", f"this line is indented differently from the keys above ({_INDENT})"),
+    (
+        "did not find expected '-' indicator",
+        f"a list item is indented differently from the items above ({_INDENT})",
+    ),
+    ("found unexpected end of stream", "the file ends inside a quoted text or a [..] / {..}: close it"),
+)
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, file: str, text: str = "") -> PlanError:
+    raw = _one_line(exc.problem or "syntax error")
+    # a key without ':' is found only at the next line; the key itself is where scanning began
     mark = exc.problem_mark or exc.context_mark
+    if "expected ':'" in raw and exc.context_mark:
+        mark = exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-    problem = _one_line(exc.problem or "syntax error")
-    if exc.context:
-        problem = f"{problem} ({_one_line(exc.context)})"
+    problem = next((plain for words, plain in _PLAIN_SYNTAX if words in raw), None)
+    if problem is None:
+        problem = f"{raw} ({_one_line(exc.context)})" if exc.context else raw
     if "'\\t'" in problem:
         problem += "; indent with spaces, not tabs"
+    lines = text.splitlines()
+    if line is not None and 0 < line <= len(lines) and lines[line - 1].strip():
+        shown = lines[line - 1].rstrip()
+        shown = shown[:60] + "..." if len(shown) > 60 else shown
+        return PlanError(file, line, col, "", f"invalid YAML in {shown!r}: {problem}")
     return PlanError(file, line, col, "", f"invalid YAML: {problem}")
 
 
@@ -377,6 +417,15 @@ def at(path: Sequence[PathElem] | PathElem, message: str) -> PydanticCustomError
     return PydanticCustomError("plan_error", "{message}", {"message": message, "at": rel})
 
 
+@dataclass(frozen=True)
+class WrittenAs:
+    """``Annotated`` marker: how a field is written in the file, where that differs from the type
+    it is parsed into (a sweep is written as a mapping, parsed into groups); read by
+    :mod:`fivegbench.schema`."""
+
+    type: str
+
+
 def field_keys(model_cls: type[BaseModel]) -> list[str]:
     """The keys a model accepts in a file (aliases where set)."""
     return [f.alias or name for name, f in model_cls.model_fields.items()]
@@ -389,7 +438,8 @@ class StrictModel(BaseModel):
     input mapping before field validation, e.g. to parse keys that depend on another key).
     """
 
-    model_config = {"extra": "forbid", "frozen": True}
+    # attribute docstrings become field descriptions: `fivegbench schema` shows them
+    model_config = {"extra": "forbid", "frozen": True, "use_attribute_docstrings": True}
 
     @classmethod
     def file_keys(cls, data: dict[str, Any]) -> list[str]:

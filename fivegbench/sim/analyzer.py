@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from fivegbench.sim.faults import Faults
 from fivegbench.sim.scpi import (
     Context,
     Handler,
@@ -408,6 +409,8 @@ class SimFsw(ScpiEngine):
         return str(int(self._result.overload) if self._result else 0)
 
 
-def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+def serve(
+    world: World, config: Any, console: str, faults: Faults | None = None, port: int = 0
+) -> tuple[str, Callable[[], None]]:
     """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`)."""
-    return serve_engine(SimFsw(world, config.serial or "100000"))
+    return serve_engine(SimFsw(world, config.serial or "100000"), faults, port=port)

@@ -63,6 +63,7 @@ from fivegbench.sim.analyzer import (
     SimFsw,
     SweepResult,
 )
+from fivegbench.sim.faults import Faults
 from fivegbench.sim.scpi import (
     Context,
     Response,
@@ -311,6 +312,8 @@ class SimN9030B(SimFsw):
         return np.frombuffer(payload, dtype=dtype).astype(np.float32)
 
 
-def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+def serve(
+    world: World, config: Any, console: str, faults: Faults | None = None, port: int = 0
+) -> tuple[str, Callable[[], None]]:
     """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`)."""
-    return serve_engine(SimN9030B(world, config.serial or "MY00000001"))
+    return serve_engine(SimN9030B(world, config.serial or "MY00000001"), faults, port=port)

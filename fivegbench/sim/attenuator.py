@@ -33,6 +33,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from fivegbench.sim.faults import Faults
 from fivegbench.sim.scpi import (
     Context,
     Response,
@@ -106,6 +107,9 @@ class SimAttenuator(ScpiEngine):
         return None
 
 
-def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+def serve(
+    world: World, config: Any, console: str, faults: Faults | None = None, port: int = 0
+) -> tuple[str, Callable[[], None]]:
     """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`)."""
-    return serve_engine(SimAttenuator(world, config.serial or "SIM-ATT-0001"))
+    attenuator = SimAttenuator(world, config.serial or "SIM-ATT-0001")
+    return serve_engine(attenuator, faults, block_faults=False, port=port)

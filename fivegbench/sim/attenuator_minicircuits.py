@@ -61,6 +61,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fivegbench.sim.attenuator import snap_to_step
+from fivegbench.sim.faults import Faults
 from fivegbench.sim.lineserver import LineFramer, LineServer
 from fivegbench.sim.world import World
 
@@ -103,6 +104,7 @@ class SimMiniCircuitsAttenuator:
         serial: str = "12345678901",
         host: str = "127.0.0.1",
         port: int = 0,
+        faults: Faults | None = None,
     ) -> None:
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
@@ -124,7 +126,10 @@ class SimMiniCircuitsAttenuator:
             host=host,
             port=port,
             recv_size=4096,
+            faults=faults,
         )
+        # no binary blocks; a reboot keeps the settings (the unit's start-up value is [U])
+        self._server.faults.limit({"drop", "hang", "slow", "reboot"})
 
     # -- the instrument ----------------------------------------------------------------------
     def attenuation(self, channel: int = 1) -> float:
@@ -219,12 +224,18 @@ def _format_db(value: float) -> str:
     return f"{value:.2f}"
 
 
-def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+def serve(
+    world: World, config: Any, console: str, faults: Faults | None = None, port: int = 0
+) -> tuple[str, Callable[[], None]]:
     """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`): a unit of the
     model ``config.options["model"]`` (:data:`DEFAULT_MODEL`, single-channel, when not given) with
     the serial ``config.serial``, started on an ephemeral port. ``console`` is not used: the unit
     is reached over TCP."""
     unit = SimMiniCircuitsAttenuator(
-        world, model=str(config.options.get("model") or DEFAULT_MODEL), serial=config.serial or "12345678901"
+        world,
+        model=str(config.options.get("model") or DEFAULT_MODEL),
+        serial=config.serial or "12345678901",
+        faults=faults,
+        port=port,
     )
     return unit.start(), unit.stop

@@ -43,13 +43,14 @@ from fivegbench.nr.arfcn import arfcn_to_hz, hz_to_arfcn
 from fivegbench.nr.bands import band as nr_band
 from fivegbench.nr.bandwidth import n_rb
 from fivegbench.nr.test_models import TEST_MODELS
+from fivegbench.sim.faults import Faults
 from fivegbench.sim.stream import Connection, StreamServer
 from fivegbench.sim.world import World
 
 log = logging.getLogger(__name__)
 
 MODEL = "VHT gNodeB 8T8R (simulated)"
-SOFTWARE = "2.3.1-sim"
+SOFTWARE = "2.3.1"
 PROMPT = "gnb-cli> "
 TX_POWER_RANGE_DBM = (-10.0, 50.0)
 CHANNEL_BANDWIDTHS_MHZ = (5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 70, 80, 90, 100, 200, 400)
@@ -60,6 +61,8 @@ SUPPORTED_BANDS = ("n1", "n3", "n28", "n40", "n41", "n77", "n78", "n79", "n257",
 
 def _dl_edges_mhz(name: str) -> tuple[float, float]:
     b = nr_band(name)
+    if b.dl_low_hz is None or b.dl_high_hz is None:  # an uplink-only band: no carrier to transmit
+        raise CliError(f"band {name} has no downlink")
     return b.dl_low_hz / 1e6, b.dl_high_hz / 1e6
 
 
@@ -190,8 +193,13 @@ class SimGnbConsole(StreamServer[_Session]):
         settle_s: float = 0.5,
         rf_ramp_s: float = 1.0,
         login_delay_s: float = 0.0,
+        faults: Faults | None = None,
+        port: int = 0,
     ) -> None:
-        super().__init__(self._open_session, transport, "sim-gnb", "simulated gNB console")
+        super().__init__(
+            self._open_session, transport, "sim-gnb", "simulated gNB console", faults, self._power_on, port
+        )
+        self.faults.allow("alarm", lambda spec: self.raise_alarm("INJECTED", spec.text))
         self.world = world
         self.user = user
         self.password = password
@@ -214,6 +222,14 @@ class SimGnbConsole(StreamServer[_Session]):
         return super().start()
 
     # -- fault injection -----------------------------------------------------------------------
+    def _power_on(self) -> None:
+        """Back from a reboot: RF off, no alarms; the cell configuration is kept (saved config)."""
+        with self.world.lock:
+            self.world.gnb.rf_on = False
+        with self._alarms_lock:
+            self._alarms.clear()
+        self._started = time.monotonic()
+
     def raise_alarm(self, name: str, text: str, severity: str = "MAJOR") -> None:
         """Add an active alarm, listed by ``show alarms``."""
         with self._alarms_lock:
@@ -445,7 +461,9 @@ def _number(text: str, what: str) -> float:
     return value
 
 
-def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+def serve(
+    world: World, config: Any, console: str, faults: Faults | None = None, port: int = 0
+) -> tuple[str, Callable[[], None]]:
     """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`): a console on
     ``console`` (``socket`` or ``pty``) accepting the bench's user and password."""
     options = config.options
@@ -455,5 +473,7 @@ def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], No
         user=str(options.get("user", "admin")),
         password=str(options.get("password", "admin")),
         serial=config.serial or "SIM-GNB-0001",
+        faults=faults,
+        port=port,
     )
     return gnb.start(), gnb.stop

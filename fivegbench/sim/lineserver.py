@@ -21,9 +21,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import struct
 import threading
+import time
 from collections.abc import Callable
 from typing import Generic, Protocol, Self, TypeVar
+
+from fivegbench.sim.faults import DEFAULT_REBOOT_S, Faults, mangle_block
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +75,15 @@ class LineServer(Generic[S]):
     host : interface to bind (loopback by default).
     port : TCP port; 0 picks an ephemeral port (read it from :attr:`port` after :meth:`start`).
     recv_size : bytes asked of each ``recv``.
+    faults : the instrument's fault injection (:mod:`fivegbench.sim.faults`); the server does
+        ``drop``, ``hang``, ``slow``, ``reboot`` and the block faults.
+    reset : what a reboot does to the instrument (back to its power-on state).
     """
+
+    #: Modes this server does itself; a personality adds its own (``error``) by a hook.
+    FAULTS = frozenset({"drop", "hang", "slow", "reboot", "truncate", "corrupt"})
+    #: Connections waiting to be accepted: 50 clients connecting at once are all taken.
+    BACKLOG = 64
 
     _ACCEPT_POLL_S = 0.05
 
@@ -87,6 +99,8 @@ class LineServer(Generic[S]):
         host: str = "127.0.0.1",
         port: int = 0,
         recv_size: int = 1 << 16,
+        faults: Faults | None = None,
+        reset: Callable[[], object] | None = None,
     ) -> None:
         self._handle = handle
         self._new_session = new_session
@@ -104,6 +118,15 @@ class LineServer(Generic[S]):
         self._clients_lock = threading.Lock()
         self._count = 0
         self.port = 0
+        self.faults = faults if faults is not None else Faults()
+        self.faults.limit(self.FAULTS)
+        self._reset = reset
+        self._reboot_until = 0.0
+        self._dropped: set[threading.Thread] = set()  # their current message gets no reply
+        self.faults.on("drop", lambda spec: self.drop_all())
+        self.faults.on(
+            "reboot", lambda spec: self.reboot(DEFAULT_REBOOT_S if spec.duration is None else spec.duration)
+        )
 
     @property
     def resource(self) -> str:
@@ -114,17 +137,8 @@ class LineServer(Generic[S]):
         """Bind, listen and start accepting in the background; returns the port."""
         if self._listener is not None:
             raise RuntimeError("server already started")
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            listener.bind((self._host, self._requested_port))
-            listener.listen(8)
-        except OSError:
-            listener.close()
-            raise
-        listener.settimeout(self._ACCEPT_POLL_S)
-        self._listener = listener
-        self.port = listener.getsockname()[1]
+        self._listener = self._listen(self._requested_port)
+        self.port = self._listener.getsockname()[1]
         self._stopping.clear()
         self._accept_thread = threading.Thread(
             target=self._accept_loop, name=f"{self._name}-{self.port}-accept", daemon=True
@@ -136,9 +150,10 @@ class LineServer(Generic[S]):
     def stop(self, timeout: float = 5.0) -> None:
         """Close the listener and every client connection; join all threads."""
         self._stopping.set()
-        if self._listener is not None:
+        listener = self._listener  # the accept thread replaces it during a reboot
+        if listener is not None:
             with contextlib.suppress(OSError):  # wakes a blocked accept() at once on Linux
-                self._listener.shutdown(socket.SHUT_RDWR)
+                listener.shutdown(socket.SHUT_RDWR)
         if self._accept_thread is not None:
             self._accept_thread.join(timeout)
             self._accept_thread = None
@@ -156,6 +171,35 @@ class LineServer(Generic[S]):
             if thread.is_alive():
                 log.warning("connection thread %s did not stop", thread.name)
         log.info("%s on port %d stopped", self._label, self.port)
+
+    def _listen(self, port: int) -> socket.socket:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((self._host, port))
+            listener.listen(self.BACKLOG)
+        except OSError:
+            listener.close()
+            raise
+        listener.settimeout(self._ACCEPT_POLL_S)
+        return listener
+
+    # -- faults ----------------------------------------------------------------------------------
+    def drop_all(self) -> int:
+        """Close every client connection with a TCP reset; return how many."""
+        with self._clients_lock:
+            clients = list(self._clients.items())
+            self._dropped.update(thread for thread, _ in clients)
+        for _thread, (conn, _session) in clients:
+            with contextlib.suppress(OSError):  # RST on close; SHUT_RD wakes its recv, sending nothing
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                conn.shutdown(socket.SHUT_RD)
+        return len(clients)
+
+    def reboot(self, seconds: float) -> None:
+        """Drop every connection, refuse new ones for ``seconds``, then come back reset."""
+        self._reboot_until = time.monotonic() + seconds
+        self.drop_all()
 
     def __enter__(self) -> Self:
         self.start()
@@ -176,11 +220,20 @@ class LineServer(Generic[S]):
             return [conn.getsockopt(level, option) for conn, _ in self._clients.values()]
 
     def _accept_loop(self) -> None:
-        assert self._listener is not None
-        listener = self._listener
         while not self._stopping.is_set():
+            if time.monotonic() < self._reboot_until:  # rebooting: nothing listens, connect is refused
+                if self._listener is not None:
+                    self._listener.close()
+                    self._listener = None
+                self._stopping.wait(self._ACCEPT_POLL_S)
+                continue
+            if self._listener is None:  # back from a reboot, in the power-on state
+                if self._reset is not None:
+                    self._reset()
+                self._listener = self._listen(self.port)
+                log.info("%s on port %d is back from a reboot", self._label, self.port)
             try:
-                conn, peer = listener.accept()
+                conn, peer = self._listener.accept()
             except TimeoutError:
                 continue
             except OSError:
@@ -216,11 +269,20 @@ class LineServer(Generic[S]):
             self._close_session(session)
 
     def _reply(self, message: bytes, session: S) -> bytes | None:
+        self.faults.received(message)
+        if self.faults.hung() or threading.current_thread() in self._dropped:
+            return None
         try:
-            return self._handle(message, session)
+            reply = self._handle(message, session)
         except Exception:  # a simulator bug: log it, keep the connection (and the test) alive
             log.exception("executing %r failed", message[:80])
             return None
+        if reply is None:
+            return None
+        self._stopping.wait(self.faults.delay())
+        if reply[:1] == b"#" and (how := self.faults.take_block()) is not None:
+            return mangle_block(reply, how)
+        return reply
 
     def _serve(self, conn: socket.socket, session: S) -> None:
         framer = self._framer()
@@ -240,3 +302,4 @@ class LineServer(Generic[S]):
             conn.close()
             with self._clients_lock:
                 self._clients.pop(threading.current_thread(), None)
+                self._dropped.discard(threading.current_thread())

@@ -1,7 +1,7 @@
 """Packet-level emulation of the radio link between a "UE" and a "core" network namespace.
 
 Real traffic tools (iperf3, irtt) run in two network namespaces, ``fivegbench-ue-<suffix>`` and
-``fivegbench-core-<suffix>``, each holding one TUN device (``radio0``, MTU 60,000). A bridge
+``fivegbench-core-<suffix>``, each holding one TUN device (``radio0``). A bridge
 thread in this process reads every IP packet from one TUN device and writes it to the other after
 imposing, per direction, what a :data:`LinkModel` says:
 
@@ -19,7 +19,11 @@ Modelled
       ``rate_bps / 8 * queue_s + QUEUE_SLACK_PACKETS * MTU`` (``queue_s`` = 50 ms by default).
       50 ms of the current rate is of the order of an RLC/PDCP buffer and gives TCP both
       congestion loss and queueing delay (bufferbloat) as a cell does; the slack of a few MTU-size
-      packets lets TCP fill the link at low rates, where 50 ms is less than one 60 kB packet.
+      packets lets TCP fill the link at low rates, where 50 ms is less than one packet.
+    * **MTU by rate**: the sender of a direction uses 60 kB packets (cheap for the Python bridge
+      at Gbit/s rates) while the direction carries more than 40 Mbit/s and 1500-byte packets
+      below 20 Mbit/s, where a 60 kB packet would hold the link for too long (each end
+      advertises the large MSS, so each direction's segment size follows its sender's MTU).
 
 Not modelled
     reordering (packets always leave in arrival order), delay jitter other than the queueing
@@ -73,7 +77,15 @@ from fivegbench.errors import FivegbenchError
 log = logging.getLogger(__name__)
 
 MTU = 60000
-"""MTU of both TUN devices, bytes. Large packets keep the Python bridge's per-packet cost low."""
+"""MTU of a TUN device at high rates, bytes. Large packets keep the Python bridge's per-packet cost
+low (about 3,000 packets/s at 1.5 Gbit/s)."""
+SLOW_MTU = 1500
+"""MTU of a direction whose rate is low, bytes. A 60 kB packet holds a 0.2 Mbit/s link for 2.4 s:
+TCP's handshake and iperf3's control messages would queue behind it for seconds."""
+SLOW_BELOW_BPS = 20e6
+"""A direction slower than this sends with :data:`SLOW_MTU` ..."""
+FAST_ABOVE_BPS = 40e6
+"""... until it is faster than this (hysteresis: a rate near the threshold does not flap)."""
 POLL_S = 0.010
 """Period at which the model is called, s."""
 QUEUE_S = 0.050
@@ -323,6 +335,7 @@ class LinkEmulator:
         self.bridge_error: BaseException | None = None
         """Why the bridge thread stopped early, if it did (close() then raises LinkError)."""
         self._states = (LinkState(0.0), LinkState(0.0))
+        self._mtu: list[int] = [MTU, MTU]  # (downlink sender, uplink sender), bytes
         self._fds: list[int] = []
         self._created: list[str] = []
         self._stop = threading.Event()
@@ -358,6 +371,7 @@ class LinkEmulator:
     def _start(self) -> None:
         remove_stale_namespaces()
         self._states = self.model()
+        self._mtu = [_mtu_for(state.rate_bps, MTU) for state in self._states]
         existing = set(list_namespaces())
         for netns in (self.ue_netns, self.core_netns):
             if netns in existing:
@@ -366,9 +380,9 @@ class LinkEmulator:
                 )
         atexit.register(self.close)
         self._atexit_registered = True
-        for netns, address, peer in (
-            (self.ue_netns, self.ue_address, self.core_address),
-            (self.core_netns, self.core_address, self.ue_address),
+        for netns, address, peer, mtu in (
+            (self.ue_netns, self.ue_address, self.core_address, self._mtu[1]),
+            (self.core_netns, self.core_address, self.ue_address, self._mtu[0]),
         ):
             _ip("netns", "add", netns)
             self._created.append(netns)
@@ -383,8 +397,11 @@ class LinkEmulator:
                 stdin=(
                     "link set dev lo up\n"
                     f"link set dev {device} name {self.interface}\n"
-                    f"link set dev {self.interface} mtu {MTU} up\n"
+                    f"link set dev {self.interface} mtu {mtu} up\n"
                     f"addr add {address}/32 peer {peer}/32 dev {self.interface}\n"
+                    # each end advertises the large MSS whatever its own device's MTU, so the
+                    # peer's sending MTU alone sets the segment size of each direction
+                    f"route replace {peer}/32 dev {self.interface} src {address} advmss {MTU - 40}\n"
                 ),
             )
         self._wake = os.pipe()
@@ -493,8 +510,24 @@ class LinkEmulator:
                     if type(exc) is not type(self.last_model_error):
                         log.warning("link model failed, keeping the previous state: %s", exc)
                     self.last_model_error = exc
+                self._follow_rates()
         finally:
             self._add_cpu()
+
+    def _follow_rates(self) -> None:
+        """Give each direction's sender the MTU its rate calls for (:data:`SLOW_MTU` when slow).
+        New TCP connections take it at once; running ones through path-MTU discovery."""
+        for index, (state, netns) in enumerate(
+            zip(self._states, (self.core_netns, self.ue_netns), strict=True)
+        ):
+            wanted = _mtu_for(state.rate_bps, self._mtu[index])
+            if wanted != self._mtu[index]:
+                try:
+                    _ip("-n", netns, "link", "set", "dev", self.interface, "mtu", str(wanted))
+                except LinkError as exc:
+                    log.warning("link emulator: cannot set the MTU of %s to %d: %s", netns, wanted, exc)
+                    continue
+                self._mtu[index] = wanted
 
     def _bridge(self) -> None:
         try:
@@ -517,7 +550,7 @@ class LinkEmulator:
         directions = (down, up)
         readers = [ue_fd, core_fd, wake]
         queue_s = self.queue_s
-        slack_bytes = QUEUE_SLACK_PACKETS * MTU
+        mtu = self._mtu
         read, write, monotonic, stop = os.read, os.write, time.monotonic, self._stop
         _reduce_timer_slack()
         timeout: float | None = None
@@ -541,7 +574,7 @@ class LinkEmulator:
                 loss = state.loss
                 counters = d.counters
                 line = d.line
-                limit = rate / 8 * queue_s + slack_bytes
+                limit = rate / 8 * queue_s + QUEUE_SLACK_PACKETS * mtu[d is up]
                 delay = state.delay_s
                 for _ in range(_READ_BATCH):
                     try:
@@ -586,6 +619,15 @@ class LinkEmulator:
                         timeout = wait
             if timeout is not None:
                 deadline = now + timeout
+
+
+def _mtu_for(rate_bps: float, current: int) -> int:
+    """The MTU a direction sending at ``rate_bps`` should have, given its ``current`` one."""
+    if rate_bps < SLOW_BELOW_BPS:
+        return SLOW_MTU
+    if rate_bps > FAST_ABOVE_BPS:
+        return MTU
+    return current
 
 
 def _reduce_timer_slack() -> None:

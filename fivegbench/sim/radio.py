@@ -746,7 +746,16 @@ def link_state(
         choice = select_mcs(sinr, mcs_table)
         layers = rank_for_sinr(sinr, max_layers[d])
         full = capacity_bps(
-            bandwidth_hz, scs_hz, tdd_pattern, special_slot, d, layers, choice.qm, choice.r_x1024, choice.bler, fr
+            bandwidth_hz,
+            scs_hz,
+            tdd_pattern,
+            special_slot,
+            d,
+            layers,
+            choice.qm,
+            choice.r_x1024,
+            choice.bler,
+            fr,
         )
         return choice, layers, full * share_of_carrier
 

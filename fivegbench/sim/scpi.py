@@ -50,6 +50,7 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
+from fivegbench.sim.faults import Faults, FaultSpec
 from fivegbench.sim.lineserver import LineServer
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ ERROR_TEXT: dict[int, str] = {
     -213: "Init ignored",
     -221: "Settings conflict",
     -222: "Data out of range",
+    -223: "Too much data",
     -224: "Illegal parameter value",
     -230: "Data corrupt or stale",
     -310: "System error",
@@ -90,6 +92,11 @@ STB_ESB = 32  # ESR & ESE != 0
 STB_MSS = 64  # master summary (STB & SRE)
 
 ERROR_QUEUE_CAPACITY = 10
+#: SCPI-99 §21.8: the error/event description is at most 255 characters.
+MAX_ERROR_TEXT = 255
+#: The longest program message accepted (R&S and Keysight analyzers take about 1 MB, enough
+#: for a long block upload). Longer ones, or a block declaring more, are -223 Too much data.
+MAX_MESSAGE_BYTES = 1 << 20
 
 
 class ScpiError(Exception):
@@ -104,7 +111,8 @@ class ScpiError(Exception):
 
     def __init__(self, code: int, text: str | None = None) -> None:
         self.code = code
-        self.text = (text if text is not None else ERROR_TEXT.get(code, "Error")).replace('"', "'")
+        text = (text if text is not None else ERROR_TEXT.get(code, "Error")).replace('"', "'")
+        self.text = text[:MAX_ERROR_TEXT]  # the detail often echoes the input, of any length
         super().__init__(self.entry)
 
     @property
@@ -403,6 +411,12 @@ def _next_param(text: str, pos: int) -> tuple[int, str]:
     return end, param
 
 
+class Overflow(bytes):
+    """What :class:`MessageFramer` gives for a message it gave up on (longer than
+    :data:`MAX_MESSAGE_BYTES`, or a block declaring more): only its first bytes. The engine
+    answers it with -223 Too much data."""
+
+
 class MessageFramer:
     """Splits a TCP byte stream into program messages at LF.
 
@@ -411,6 +425,10 @@ class MessageFramer:
     inside an unterminated quoted string, so one bad string cannot swallow later messages.
     Messages are returned without the LF (a CR before it is left to the parser, which treats it
     as trailing whitespace).
+
+    At most ``max_bytes`` are held: a longer message, or a block declaring a longer payload,
+    becomes an :class:`Overflow`, and the bytes up to the next LF are discarded as they arrive
+    (not held), so the connection resynchronises at the next message.
     """
 
     _SPECIAL = re.compile(rb"[\n\"'#]")
@@ -419,18 +437,39 @@ class MessageFramer:
         0x27: re.compile(rb"[\n']"),
     }
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.max_bytes = max_bytes
         self._buffer = bytearray()
         self._pos = 0
         self._quote: int | None = None
+        self._discarding = False  # after an overflow, until the next LF
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add received bytes; return every message completed by them (possibly none)."""
+        if self._discarding:
+            lf = data.find(b"\n")
+            if lf < 0:
+                return []
+            data, self._discarding = data[lf + 1 :], False
         self._buffer += data
         messages: list[bytes] = []
         while (message := self._next()) is not None:
             messages.append(message)
+        if len(self._buffer) > self.max_bytes:
+            messages.append(self._overflow())
         return messages
+
+    def _overflow(self) -> Overflow:
+        """Give up the message being framed: its head, and the rest dropped up to the next LF."""
+        head = Overflow(bytes(self._buffer[:64]))
+        lf = self._buffer.find(b"\n", self._pos)
+        if lf >= 0:
+            del self._buffer[: lf + 1]
+        else:
+            self._buffer.clear()
+            self._discarding = True
+        self._pos, self._quote = 0, None
+        return head
 
     @property
     def pending(self) -> int:
@@ -459,6 +498,9 @@ class MessageFramer:
                 return self._take(i)
             if char == 0x23:  # '#'
                 end = self._block_end(i)
+                if end == -1:
+                    self._pos = i
+                    return self._overflow()
                 if end is None:
                     self._pos = i
                     return None
@@ -474,7 +516,8 @@ class MessageFramer:
         return message
 
     def _block_end(self, start: int) -> int | None:
-        """End of the block at ``start``; ``start + 1`` if not a block; None if incomplete."""
+        """End of the block at ``start``; ``start + 1`` if not a block; None if incomplete; -1
+        if it declares more than :attr:`max_bytes`."""
         buf = self._buffer
         if start + 1 >= len(buf):
             return None
@@ -486,6 +529,8 @@ class MessageFramer:
             return start + 1  # '#' followed by a digit but no length field: not a block
         if len(digits) < n:
             return None
+        if int(digits) > self.max_bytes:
+            return -1
         end = start + 2 + n + int(digits)
         return end if end <= len(buf) else None
 
@@ -667,6 +712,10 @@ class ScpiEngine:
 
     def execute(self, message: bytes | str, session: ScpiSession) -> bytes | None:
         """Execute one program message; return the response message (with LF) or None."""
+        if isinstance(message, Overflow):
+            with self.lock:
+                self.push_error(ScpiError(-223, f"Too much data;more than {MAX_MESSAGE_BYTES} bytes"))
+            return None
         text = message.decode("latin-1") if isinstance(message, bytes) else message
         session.path = ""  # every program message starts at the root
         responses: list[bytes] = []
@@ -890,9 +939,14 @@ class ScpiServer(LineServer[ScpiSession]):
     instrument : the engine to serve.
     host : interface to bind (loopback by default).
     port : TCP port; 0 picks an ephemeral port (read it from :attr:`port` after :meth:`start`).
+    faults : the instrument's fault injection; an engine adds ``error`` (a queued error), and
+        comes back from a ``reboot`` as after ``*RST;*CLS``.
     """
 
-    def __init__(self, instrument: ScpiInstrument, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, instrument: ScpiInstrument, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None
+    ) -> None:
+        engine = instrument if isinstance(instrument, ScpiEngine) else None
         super().__init__(
             instrument.execute,
             instrument.new_session,
@@ -902,15 +956,30 @@ class ScpiServer(LineServer[ScpiSession]):
             label="SCPI server",
             host=host,
             port=port,
+            faults=faults,
+            reset=None if engine is None else lambda: engine.execute(b"*RST;*CLS", engine.new_session()),
         )
+        if engine is not None:
+            self.faults.allow("error", lambda spec: _queue(engine, spec))
 
 
 def _cancel(session: ScpiSession) -> None:
     session.cancel.set()
 
 
-def serve_engine(instrument: ScpiInstrument) -> tuple[str, Callable[[], None]]:
-    """Serve ``instrument`` on a new :class:`ScpiServer`; return its resource string and stop."""
-    server = ScpiServer(instrument)
+def _queue(engine: ScpiEngine, spec: FaultSpec) -> None:
+    with engine.lock:
+        engine.push_error(ScpiError(spec.code, spec.text))
+
+
+def serve_engine(
+    instrument: ScpiInstrument, faults: Faults | None = None, block_faults: bool = True, port: int = 0
+) -> tuple[str, Callable[[], None]]:
+    """Serve ``instrument`` on a new :class:`ScpiServer` (on ``port``, 0: an ephemeral one);
+    return its resource string and stop. ``block_faults`` is False for an instrument that never
+    sends a binary block."""
+    server = ScpiServer(instrument, port=port, faults=faults)
+    if not block_faults:
+        server.faults.limit(server.faults.supported - {"truncate", "corrupt"})
     server.start()
     return server.resource, server.stop

@@ -50,6 +50,8 @@ import tty
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, Self, TypeVar
 
+from fivegbench.sim.faults import DEFAULT_REBOOT_S, GARBAGE, Faults
+
 log = logging.getLogger(__name__)
 
 TRANSPORTS = ("socket", "pty")
@@ -95,6 +97,10 @@ class Connection:
     def write(self, text: str) -> None:
         """Write ``text`` as UTF-8, all of it, in as few writes as the peer allows; give up when
         :attr:`silenced` (a client that does not read blocks only its own session)."""
+        faults = self._server.faults
+        self._server.wait(faults.delay())
+        if faults.take_garbage():
+            text = GARBAGE + text
         data = text.encode("utf-8")
         with self._write_lock:
             while data and not self.silenced:
@@ -118,15 +124,22 @@ class StreamServer(Generic[S]):
     label : what the log calls the server (``simulated gNB console``).
     """
 
+    #: Modes this server does itself (on socket sessions); a personality adds its own.
+    FAULTS = frozenset({"drop", "hang", "slow", "reboot", "garbage"})
+
     def __init__(
         self,
         open_session: Callable[[Connection], S],
         transport: str = "socket",
         name: str = "sim-stream",
         label: str = "simulated stream server",
+        faults: Faults | None = None,
+        reset: Callable[[], None] | None = None,
+        port: int = 0,
     ) -> None:
         if transport not in TRANSPORTS:
             raise ValueError(f"transport must be 'socket' or 'pty', not {transport!r}")
+        self._port = port  # the TCP port of the socket transport; 0 picks an ephemeral one
         self.transport = transport
         self._name = name
         self._label = label
@@ -141,6 +154,14 @@ class StreamServer(Generic[S]):
         self._sessions: dict[S, Connection] = {}  # the live sessions, socket and pty
         self._sessions_lock = threading.Lock()
         self.resource: str | None = None
+        self.faults = faults if faults is not None else Faults()
+        self.faults.limit(self.FAULTS if transport == "socket" else self.FAULTS - {"drop", "reboot"})
+        self.faults.on("drop", lambda spec: self.reset_sessions())
+        self.faults.on(
+            "reboot", lambda spec: self.reboot(DEFAULT_REBOOT_S if spec.duration is None else spec.duration)
+        )
+        self._reset = reset
+        self._reboot_until = 0.0
 
     # -- life cycle --------------------------------------------------------------------------
     def start(self) -> str:
@@ -151,10 +172,7 @@ class StreamServer(Generic[S]):
         self._stop.clear()
         self._wake = os.pipe()
         if self.transport == "socket":
-            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            server.bind(("127.0.0.1", 0))
-            server.listen(8)
+            server = _listen(self._port)
             self._server = server
             self.resource = f"socket://127.0.0.1:{server.getsockname()[1]}"
             self._spawn(self._accept_loop, f"{self._name}-accept")
@@ -235,6 +253,11 @@ class StreamServer(Generic[S]):
             connection.hung.set()
         return len(connections)
 
+    def reboot(self, seconds: float) -> None:
+        """Drop every socket session, refuse connections for ``seconds``, then come back reset."""
+        self._reboot_until = time.monotonic() + seconds
+        self.reset_sessions()
+
     def _other_sockets(self, except_session: S | None, remove: bool) -> list[Connection]:
         with self._sessions_lock:
             others = [
@@ -273,9 +296,20 @@ class StreamServer(Generic[S]):
         thread.start()
 
     def _accept_loop(self) -> None:
-        server = self._server
-        assert server is not None
+        port = self._server.getsockname()[1] if self._server is not None else 0
         while not self._stop.is_set():
+            if time.monotonic() < self._reboot_until:  # rebooting: nothing listens, connect is refused
+                if self._server is not None:
+                    self._server.close()
+                    self._server = None
+                self.wait(POLL_S)
+                continue
+            if self._server is None:  # back from a reboot, in the power-on state
+                if self._reset is not None:
+                    self._reset()
+                self._server = _listen(port)
+                log.info("%s on port %d is back from a reboot", self._label, port)
+            server = self._server
             if not self.ready(server):
                 continue
             try:
@@ -287,6 +321,7 @@ class StreamServer(Generic[S]):
     def _socket_session(self, conn: socket.socket) -> None:
         connection = Connection(self, "socket", conn, conn.send)
         with conn:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # a vanished client ends too
             conn.setblocking(False)
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
@@ -311,7 +346,8 @@ class StreamServer(Generic[S]):
                 continue
             if not data:
                 return  # the client disconnected
-            if not connection.hung.is_set():
+            self.faults.received(data)
+            if not (connection.hung.is_set() or self.faults.hung()):
                 session.feed(connection.decode(data))
 
     def _pty_loop(self) -> None:
@@ -336,3 +372,11 @@ class StreamServer(Generic[S]):
                     session.feed(connection.decode(data))
         finally:
             self._unregister(session)
+
+
+def _listen(port: int) -> socket.socket:
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", port))
+    server.listen(64)
+    return server

@@ -33,12 +33,16 @@ def link_model(world: World) -> LinkModel:
     return model
 
 
-def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+def serve(
+    world: World, config: Any, console: str, faults: Any = None, port: int = 0
+) -> tuple[str, Callable[[], None]]:
     """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`): start the
     emulated link; the resource names the UE-side namespace and the core-side server."""
     reason = available()
     if reason is not None:
         raise BenchError(f"the simulated traffic path needs the link emulator: {reason}")
+    if faults is not None:  # the emulated link takes no injected faults
+        faults.limit(set())
     emulator = LinkEmulator(link_model(world))
     emulator.__enter__()
     resource = f"netns:{emulator.ue_netns}?server={emulator.core_address}&server_netns={emulator.core_netns}"

@@ -53,6 +53,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fivegbench.nr.arfcn import hz_to_arfcn
+from fivegbench.sim.faults import Faults
 from fivegbench.sim.radio import world_link
 from fivegbench.sim.stream import Connection, StreamServer
 from fivegbench.sim.world import World
@@ -238,8 +239,10 @@ class SimUeModem(StreamServer[_Port]):
         sim_inserted: bool = True,
         bandwidth_mhz: int = 100,
         scs_khz: int = 30,
+        faults: Faults | None = None,
+        port: int = 0,
     ) -> None:
-        super().__init__(self._open_port, transport, "sim-ue", "simulated UE modem")
+        super().__init__(self._open_port, transport, "sim-ue", "simulated UE modem", faults, port=port)
         if bandwidth_mhz not in QENG_BANDWIDTH_MHZ or scs_khz not in QENG_SCS_KHZ:
             raise ValueError(f"no Quectel code for {bandwidth_mhz} MHz / {scs_khz} kHz")
         self.radio = radio
@@ -502,9 +505,17 @@ def world_radio(world: World) -> Callable[[], SimRadio]:
     return radio
 
 
-def serve(world: World, config: Any, console: str) -> tuple[str, Callable[[], None]]:
+def serve(
+    world: World, config: Any, console: str, faults: Faults | None = None, port: int = 0
+) -> tuple[str, Callable[[], None]]:
     """The simulated bench's entry point (see :mod:`fivegbench.drivers.registry`): a modem on
     ``console`` (``socket`` or ``pty``) whose radio is the world's (:func:`world_radio`), with
     ``config.serial`` as its IMEI (``AT+CGSN``)."""
-    modem = SimUeModem(radio=world_radio(world), transport=console, imei=config.serial or "860000000000009")
+    modem = SimUeModem(
+        radio=world_radio(world),
+        transport=console,
+        imei=config.serial or "860000000000009",
+        faults=faults,
+        port=port,
+    )
     return modem.start(), modem.stop

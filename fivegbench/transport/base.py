@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 SENT = ">"
 RECEIVED = "<"
+NOTE = "!"  # a line of the harness's own (a reopened link), not an exchange
 
 
 class IoLog:

@@ -19,9 +19,9 @@ from types import TracebackType
 
 import serial
 
-from fivegbench.errors import InstrumentError
+from fivegbench.errors import ConnectionLost, InstrumentError
 from fivegbench.safetext import control_character
-from fivegbench.transport.base import RECEIVED, SENT, IoLog
+from fivegbench.transport.base import NOTE, RECEIVED, SENT, IoLog
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class SerialTransport:
                 do_not_open=False,
             )
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise InstrumentError(self.role, "<io>", None, f"cannot open {self.url}: {exc}") from exc
+            raise ConnectionLost(self.role, "<io>", None, f"cannot open {self.url}: {exc}") from exc
         self._decoder.reset()
         self._pending = ""
         self._text = ""
@@ -135,6 +135,11 @@ class SerialTransport:
         if self._iolog is not None:
             self._iolog.record(self.role, SENT, text)
 
+    def note(self, text: str) -> None:
+        """Write a line of the harness's own (e.g. a reopening) into io.log beside the exchanges."""
+        if self._iolog is not None:
+            self._iolog.record(self.role, NOTE, text)
+
     def send_secret(self, text: str) -> None:
         """Send ``text`` (a password) followed by the line ending; the log shows ``********``.
 
@@ -173,7 +178,7 @@ class SerialTransport:
     # -- internals ---------------------------------------------------------------------------
     def _require_open(self) -> serial.SerialBase:
         if self._port is None or not self._port.is_open:
-            raise InstrumentError(self.role, "<io>", None, f"{self.url} is not open")
+            raise ConnectionLost(self.role, "<io>", None, f"{self.url} is not open")
         return self._port
 
     def _refuse_control(self, text: str) -> None:
@@ -191,7 +196,7 @@ class SerialTransport:
         try:
             port.write(text.encode("utf-8"))
         except (serial.SerialException, OSError) as exc:
-            raise InstrumentError(self.role, "<io>", None, f"write to {self.url} failed: {exc}") from exc
+            raise ConnectionLost(self.role, "<io>", None, f"write to {self.url} failed: {exc}") from exc
 
     def _read_chunk(self, port: serial.SerialBase) -> bytes:
         try:
@@ -200,7 +205,7 @@ class SerialTransport:
             while data and len(data) < _MAX_CHUNK and port.in_waiting:
                 data += port.read(port.in_waiting)
         except (serial.SerialException, OSError) as exc:
-            raise InstrumentError(self.role, "<io>", None, f"read from {self.url} failed: {exc}") from exc
+            raise ConnectionLost(self.role, "<io>", None, f"read from {self.url} failed: {exc}") from exc
         return data
 
     def _absorb(self, data: bytes) -> None:

@@ -19,8 +19,9 @@ from contextlib import contextmanager
 import pyvisa
 from pyvisa.resources import MessageBasedResource
 
-from fivegbench.errors import InstrumentError
-from fivegbench.transport.base import RECEIVED, SENT, IoLog
+from fivegbench.errors import ConnectionLost, InstrumentError
+from fivegbench.transport.base import NOTE, RECEIVED, SENT, IoLog
+from fivegbench.transport.block import read_block
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class VisaTransport:
                 timeout=int(self._timeout_s * 1000),
             )
         except IO_ERRORS as exc:
-            raise InstrumentError(self.role, "<open>", None, f"cannot open {self.resource}: {exc}") from exc
+            raise ConnectionLost(self.role, "<open>", None, f"cannot open {self.resource}: {exc}") from exc
         if not isinstance(inst, MessageBasedResource):
             inst.close()
             raise InstrumentError(self.role, "<open>", None, f"{self.resource} is not message-based")
@@ -107,7 +108,7 @@ class VisaTransport:
     @property
     def _resource(self) -> MessageBasedResource:
         if self._inst is None:
-            raise InstrumentError(self.role, "<io>", None, "transport is not open")
+            raise ConnectionLost(self.role, "<io>", None, "transport is not open")
         return self._inst
 
     @contextmanager
@@ -126,13 +127,13 @@ class VisaTransport:
         try:
             self._resource.write(message)
         except IO_ERRORS as exc:
-            raise InstrumentError(self.role, message, None, f"write failed: {exc}") from exc
+            raise ConnectionLost(self.role, message, None, f"write failed: {exc}") from exc
 
     def read(self) -> str:
         try:
             reply = self._resource.read()
         except IO_ERRORS as exc:
-            raise InstrumentError(self.role, "<read>", None, f"read failed: {exc}") from exc
+            raise ConnectionLost(self.role, "<read>", None, f"read failed: {exc}") from exc
         self._iolog.record(self.role, RECEIVED, reply)
         return reply
 
@@ -140,26 +141,25 @@ class VisaTransport:
         self.write(message)
         return self.read()
 
+    def note(self, text: str) -> None:
+        """Write a line of the harness's own (e.g. a reopening) into io.log beside the exchanges."""
+        self._iolog.record(self.role, NOTE, text)
+
     def query_block(self, message: str) -> bytes:
         """Send ``message`` and read one IEEE 488.2 definite-length block by its length."""
         self.write(message)
         inst = self._resource
         try:
             with inst.read_termination_context(None):
-                head = inst.read_bytes(2)
-                if head[:1] != b"#":
-                    raise InstrumentError(self.role, message, None, f"expected a binary block, got {head!r}")
-                digits = int(head[1:2].decode("ascii"), 16)
-                if digits == 0:
-                    raise InstrumentError(self.role, message, None, "indefinite-length block not supported")
-                length = int(inst.read_bytes(digits).decode("ascii"))
-                payload = inst.read_bytes(length + 1, chunk_size=length + 1)
+                payload = read_block(lambda n: inst.read_bytes(n, chunk_size=max(n, 1)), self.role, message)
         except IO_ERRORS as exc:
-            raise InstrumentError(self.role, message, None, f"block read failed: {exc}") from exc
-        if payload[-1:] != b"\n":
-            raise InstrumentError(self.role, message, None, "binary block not followed by LF")
-        self._iolog.block(self.role, RECEIVED, length)
-        return payload[:-1]
+            raise ConnectionLost(self.role, message, None, f"block read failed: {exc}") from exc
+        except InstrumentError as exc:  # what did arrive is logged beside the reason
+            self._iolog.record(self.role, RECEIVED, f"<bad block: {exc.message}>")
+            self.close()  # the rest of the block is still in flight: the next use reopens
+            raise
+        self._iolog.block(self.role, RECEIVED, len(payload))
+        return payload
 
     def close(self) -> None:
         if self._inst is not None:

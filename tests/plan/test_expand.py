@@ -129,11 +129,12 @@ def test_single_value_and_frequency_sweep(plan_with_steps) -> None:
     steps = _steps(
         plan_with_steps,
         "steps:\n  - name: a\n    measure: rf.power\n"
-        "    sweep: {tx_power: 40 dBm, center_frequency: [3.7 GHz, 3750 MHz, 3800000 kHz]}\n",
+        # on the n78 30 kHz channel raster, and a 100 MHz channel inside 3300-3800 MHz
+        "    sweep: {tx_power: 40 dBm, center_frequency: [3.6 GHz, 3750 MHz, 3450000 kHz]}\n",
         cell,
     )
-    assert [s.cell.center_frequency for s in steps] == [3.7e9, 3.75e9, 3.8e9]
-    assert [s.point["center_frequency"] for s in steps] == ["3.7 GHz", "3.75 GHz", "3.8 GHz"]
+    assert [s.cell.center_frequency for s in steps] == [3.6e9, 3.75e9, 3.45e9]
+    assert [s.point["center_frequency"] for s in steps] == ["3.6 GHz", "3.75 GHz", "3.45 GHz"]
     assert {s.cell.arfcn for s in steps} == {None}  # a swept frequency replaces the ARFCN
     assert {s.cell.tx_power for s in steps} == {40.0}
     assert steps[0].sources["tx_power"] == "steps[0].sweep.tx_power"
@@ -158,7 +159,7 @@ def test_expand_is_pure(base_plan: str, write) -> None:
 
 def test_show_table(base_plan: str, write) -> None:
     steps = expand(load_plan(write(base_plan)))
-    table = steps_table(steps)
+    table = steps_table(steps, rows_per_step=None)
     assert table.row_count == len(steps)
     assert [c.header for c in table.columns] == ["step", "name", "kind", "parameters", "limits"]
     console = Console(width=200, record=True, color_system=None)

@@ -68,8 +68,9 @@ EDITS = [
         "bandwidth-scs",
         "  scs: 30 kHz",
         "  scs: 15 kHz",
-        14,
-        "cell.bandwidth: 100 MHz at 15 kHz SCS is not in",
+        15,
+        "cell.scs: 15 kHz SCS is not allowed for 100 MHz in n78 (TS 38.104 Table 5.3.2-1) "
+        "(allowed: 30 kHz, 60 kHz)",
     ),
     ("bad-band", "  band: n78", "  band: x78", 12, "cell.band: 'x78' is not an NR band"),
     ("bad-test-model", "TM1.2", "TM9", 29, "steps[1].test_model: 'NR-FR1-TM9' is not a test model"),
@@ -410,7 +411,9 @@ def test_arfcn_out_of_frequency_range(plan_with_steps) -> None:
 
 def test_fr2_bandwidth_table(plan_with_steps) -> None:
     cell = (
-        "cell: {band: n257, center_frequency: 28 GHz, bandwidth: 400 MHz, scs: 120 kHz, tx_power: 30 dBm}\n"
+        # 28000.08 MHz is NR-ARFCN 2079167, on n257's 120 kHz raster (every 2nd from 2054167)
+        "cell: {band: n257, center_frequency: 28000.08 MHz, bandwidth: 400 MHz, scs: 120 kHz,"
+        " tx_power: 30 dBm}\n"
     )
     loaded = parse_plan(plan_with_steps("steps: [{name: a, measure: rf.power}]\n", cell), "fr2.yaml")
     assert loaded.plan.cell.bandwidth == 400e6

@@ -175,6 +175,34 @@ def test_a_model_change_during_a_run_is_followed() -> None:
     assert sum(after) / len(after) == pytest.approx(25, rel=0.25)
 
 
+def _mtu(netns: str) -> int:
+    shown = subprocess.run(
+        ["ip", "-n", netns, "-o", "link", "show", "radio0"], capture_output=True, text=True, timeout=10
+    )
+    words = shown.stdout.split()
+    return int(words[words.index("mtu") + 1])
+
+
+@needs_emulator
+def test_a_slow_direction_sends_small_packets_and_tcp_fills_it() -> None:
+    uplink = [1e6]
+
+    def model() -> tuple[LinkState, LinkState]:
+        return LinkState(500e6), LinkState(uplink[0])
+
+    with LinkEmulator(model) as em:
+        assert (_mtu(em.ue_netns), _mtu(em.core_netns)) == (1500, 60000)  # UL sender slow, DL fast
+        result = iperf3(
+            em, "-t", "4", "-O", "1", "-P", "4"
+        )  # 60 kB packets would hold 1 Mbit/s for 0.5 s each
+        assert result["end"]["sum_received"]["bits_per_second"] / 1e6 == pytest.approx(1.0, rel=0.15)
+        uplink[0] = 100e6  # above the 40 Mbit/s hysteresis threshold: large packets again
+        deadline = time.monotonic() + 5
+        while _mtu(em.ue_netns) != 60000 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _mtu(em.ue_netns) == 60000
+
+
 @needs_emulator
 def test_udp_loss_is_bernoulli_at_the_modelled_rate() -> None:
     p = 0.10

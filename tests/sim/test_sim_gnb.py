@@ -107,7 +107,7 @@ def test_login_and_show_version(link):
     lines = run(link, "show version").split("\n")
     assert "Model: VHT gNodeB 8T8R (simulated)" in lines
     assert "Serial: SIM-GNB-0001" in lines
-    assert "Software version: 2.3.1-sim" in lines
+    assert "Software version: 2.3.1" in lines
 
 
 def test_wrong_password_is_refused_and_not_echoed(link):
@@ -284,7 +284,7 @@ def test_driver_end_to_end(sim, world, tmp_path):
     gnb = GnbConsole(transport, load_profile("sim-gnb", search_dirs=[PROFILES]), "admin", "s3cret")
     try:
         gnb.connect()
-        assert gnb.idn() == "VHT gNodeB 8T8R (simulated), serial SIM-GNB-0001, software 2.3.1-sim"
+        assert gnb.idn() == "VHT gNodeB 8T8R (simulated), serial SIM-GNB-0001, software 2.3.1"
         gnb.configure_cell(
             "n78",
             center_frequency_hz=3.75e9,
@@ -326,7 +326,7 @@ def test_driver_reconnects_to_a_console_left_logged_in(world):
             with SerialTransport(sim.resource, "gnb") as transport:
                 gnb = GnbConsole(transport, profile, "admin", "admin")
                 gnb.connect()
-                assert gnb.version() == "2.3.1-sim"
+                assert gnb.version() == "2.3.1"
 
 
 def test_driver_wrong_password(sim):

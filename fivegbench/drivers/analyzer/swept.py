@@ -69,7 +69,13 @@ class SweptAnalyzer:
         payload = self.transport.query_block(self.TRACE_QUERY)
         if len(payload) % 4:
             raise InstrumentError(self.role, self.TRACE_QUERY, None, f"{len(payload)} bytes is not REAL,32")
-        return np.frombuffer(payload, dtype="<f4").astype(np.float64)
+        values = np.frombuffer(payload, dtype="<f4").astype(np.float64)
+        bad = int(np.count_nonzero(~np.isfinite(values)))
+        if bad:  # a corrupted block: reducing it would fail later, far from the cause
+            raise InstrumentError(
+                self.role, self.TRACE_QUERY, None, f"{bad} of {values.size} points are not numbers"
+            )
+        return values
 
     def overloaded(self) -> bool:
         """True when the last sweep overloaded the RF input."""

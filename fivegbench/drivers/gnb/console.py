@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fivegbench.drivers.gnb.profile import GnbProfile, cell_field
-from fivegbench.errors import InstrumentError
+from fivegbench.errors import ConnectionLost, InstrumentError
 from fivegbench.nr.arfcn import arfcn_to_hz, hz_to_arfcn
 from fivegbench.nr.bandwidth import FR1_MAX_HZ, n_rb
 from fivegbench.safetext import control_character
@@ -114,7 +114,7 @@ class GnbConsole:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise InstrumentError(
+                raise ConnectionLost(
                     self.role, "<login>", None, f"no console prompt within {timeouts.login:g} s"
                 )
             try:
@@ -394,7 +394,7 @@ class GnbConsole:
             text = self.transport.read_until(self._prompt, timeout)
         except TimeoutError as exc:
             message = f"no prompt within {timeout:g} s ({exc})"
-            raise InstrumentError(self.role, command, None, message) from exc
+            raise ConnectionLost(self.role, command, None, message) from exc
         prompts = list(self._prompt.finditer(text))
         body = text[: prompts[-1].start()] if prompts else text
         lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")

@@ -36,6 +36,7 @@ from fivegbench.drivers.profiles import (
     checked_lines,
     checked_regex,
     checked_regex_with_group,
+    checked_regexes,
     compile_regex,
     control_problem,
     load_profile_file,
@@ -169,9 +170,7 @@ class Responses(ProfileModel):
     @field_validator("version", "cell")
     @classmethod
     def _regex_list(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            compile_regex(pattern)
-        return value
+        return checked_regexes(value)  # the error points at the bad item's line
 
     @field_validator("alarms_none", "alarm_line")
     @classmethod

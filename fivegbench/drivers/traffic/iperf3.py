@@ -24,6 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -420,6 +422,28 @@ def parse_iperf3(text: str, direction: Direction, role: str = "traffic") -> Iper
     )
 
 
+STARTUP_RETRIES = 2
+STARTUP_RETRY_PAUSE_S = 0.25
+# iperf3's words when its control connection is refused or reset before the test starts
+_STARTUP_RACE = re.compile(
+    r"unable to connect to server: Connection refused"
+    r"|unable to receive control message.*Connection reset by peer"
+)
+
+
+def _refused_before_start(text: str) -> bool:
+    """True when iperf3's JSON says its control connection failed before any interval ran."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return (
+        isinstance(data, dict)
+        and not data.get("intervals")
+        and bool(_STARTUP_RACE.search(str(data.get("error", ""))))
+    )
+
+
 class Iperf3:
     """The iperf3 client on the UE side of the bench. The constructor does no I/O.
 
@@ -435,12 +459,20 @@ class Iperf3:
         self.program = program
 
     def run(self, settings: Iperf3Settings) -> Iperf3Result:
-        """Run one test and parse it. Allows ``duration + omit + 10 s`` before killing it."""
+        """Run one test and parse it. Allows ``duration + omit + 10 s`` before killing it.
+
+        A test refused before it started, in the moment a persistent iperf3 server closes and
+        reopens its listener after the previous test (esnet/iperf PR #2066), is tried again after
+        a pause, up to :data:`STARTUP_RETRIES` times; each attempt is in io.log."""
         args = build_args(settings, self.program)
         timeout = settings.duration_s + settings.omit_s + RUN_MARGIN_S
-        done = run_tool(args, self.role, self.iolog, timeout, self.netns)
-        try:
-            return parse_iperf3(done.stdout, settings.direction, self.role)
-        except InstrumentError as exc:
-            self.iolog.record(self.role, RECEIVED, f"error: {exc.message}")
-            raise
+        for attempt in range(STARTUP_RETRIES + 1):
+            done = run_tool(args, self.role, self.iolog, timeout, self.netns)
+            try:
+                return parse_iperf3(done.stdout, settings.direction, self.role)
+            except InstrumentError as exc:
+                self.iolog.record(self.role, RECEIVED, f"error: {exc.message}")
+                if attempt == STARTUP_RETRIES or not _refused_before_start(done.stdout):
+                    raise
+            time.sleep(STARTUP_RETRY_PAUSE_S)
+        raise AssertionError("unreachable")  # the loop returns or raises

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fivegbench.drivers.ue.profile import UeProfile
-from fivegbench.errors import InstrumentError
+from fivegbench.errors import ConnectionLost, InstrumentError
 from fivegbench.safetext import control_character
 from fivegbench.transport.base import StreamTransport
 
@@ -280,7 +280,7 @@ class UeModem:
             text = self.transport.read_until(self._final, timeout)
         except TimeoutError as exc:
             message = f"no final result code (OK, ERROR, +CME ERROR) within {timeout:g} s ({exc})"
-            raise InstrumentError(self.role, command, None, message) from exc
+            raise ConnectionLost(self.role, command, None, message) from exc
         end = self._final.search(text)
         if end is None:  # pragma: no cover - read_until returns only once the pattern matched
             raise InstrumentError(self.role, command, None, f"no final result code in {text!r}")
