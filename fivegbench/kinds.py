@@ -92,9 +92,13 @@ def _rf_sem_arguments(cell: Any, dut: Any, params: Mapping[str, Any]) -> dict[st
 
 
 _ANALYZER = {
-    "span": ParamSpec("frequency", 0.0, 100e9, doc="analyzer span (default: the measurement's own)"),
-    "rbw": ParamSpec("frequency", 1.0, 100e6, default=100e3, doc="resolution bandwidth"),
-    "points": ParamSpec("int", 101, 100001, doc="trace points (default: spacing <= RBW/2)"),
+    "span": ParamSpec(
+        "frequency", 0.0, 100e9, doc="analyzer span (default: the measurement's own)", sets="analyzer.span"
+    ),
+    "rbw": ParamSpec("frequency", 1.0, 100e6, default=100e3, doc="resolution bandwidth", sets="analyzer.rbw"),
+    "points": ParamSpec(
+        "int", 101, 100001, doc="trace points (default: spacing <= RBW/2)", sets="analyzer.sweep_points"
+    ),
     "attenuation": ATTENUATION,
 }
 _RF_ROLES = frozenset({"analyzer", "gnb"})

@@ -60,6 +60,9 @@ class ParamSpec:
     """A number must be a whole multiple of this (iperf3 takes whole seconds)."""
     fields: tuple[tuple[str, ParamSpec], ...] = ()
     """A ``mapping`` parameter's keys and how each is written (``load: {direction: dl}``)."""
+    sets: str | None = None
+    """``role.setting`` the value is given to (``analyzer.span``): preflight checks it against the
+    range that role's driver declares for that setting."""
 
     @property
     def unit(self) -> str:

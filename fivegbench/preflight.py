@@ -14,6 +14,8 @@ from typing import Any
 
 from fivegbench import kinds, units
 from fivegbench.bench import LoadedBench, check_plan_safety
+from fivegbench.drivers.registry import DRIVERS
+from fivegbench.drivers.settings import Setting
 from fivegbench.errors import PlanError
 from fivegbench.params import number
 from fivegbench.plan.expand import Step
@@ -68,6 +70,7 @@ def check(
                 "or run with --allow-expired-calibration to flag every measurement it takes",
             )
     check_plan_safety(bench, list(steps), error)
+    _check_instrument_ranges(steps, bench, error)
     attenuator = bench.bench.instruments.get("attenuator")
     for step in steps:
         wanted = step.params.get("attenuation")
@@ -88,6 +91,31 @@ def check(
             kinds.requirements_for(step, loaded.plan.dut)
         except ValueError as exc:
             raise error(step, "limits", str(exc)) from None
+
+
+def _check_instrument_ranges(steps: Sequence[Step], bench: LoadedBench, error: Any) -> None:
+    """A value the plan gives an instrument setting (``sets: analyzer.span``) must be within the
+    range the bench's driver declares for it (a 95 GHz span on a 90 GHz analyzer)."""
+    for step in steps:
+        for name, value in step.params.items():
+            spec = kinds.KINDS[step.kind].params.get(name)
+            if spec is None or spec.sets is None or value is None:
+                continue
+            role, setting_name = spec.sets.split(".")
+            config = bench.bench.instruments.get(role)
+            if config is None:
+                continue
+            setting = getattr(DRIVERS[config.driver].settings, setting_name, None)
+            if not isinstance(setting, Setting) or setting.validator is None:
+                continue
+            try:
+                setting.validator(value)
+            except ValueError as exc:
+                domain = getattr(setting.validator, "domain", None)
+                accepted = f"{spec.text(domain[0])} to {spec.text(domain[1])}" if domain else str(exc)
+                raise error(
+                    step, name, f"{spec.text(value)} is beyond the bench {role} ({config.driver}: {accepted})"
+                ) from None
 
 
 def _check_traffic(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench, error: Any) -> None:

@@ -3,8 +3,8 @@
 Plans write quantities as text (``43 dBm``, ``100 MHz``, ``-13 dBm/MHz``): a number and a unit,
 nothing else. The registry holds only the units in ``units.txt`` (pint's full registry takes up
 to a second to build at every start-up); ``autoconvert_offset_to_baseunit=True`` lets pint
-convert its logarithmic units (dBm to W). Values leave this module as plain floats in a fixed unit per dimension (Hz, dBm, dB, s), so
-the rest of fivegbench never handles pint objects.
+convert its logarithmic units (dBm to W). Values leave this module as plain floats in a fixed
+unit per dimension (Hz, dBm, dB, s), so the rest of fivegbench never handles pint objects.
 """
 
 from __future__ import annotations

@@ -24,11 +24,13 @@ START_TIMEOUT_S = 60.0
 
 @contextlib.contextmanager
 def sim_serve(
-    bench: Path | None = None, roles: Collection[str] = ("analyzer", "gnb", "attenuator")
+    bench: Path | None = None,
+    roles: Collection[str] = ("analyzer", "gnb", "attenuator"),
+    options: Collection[str] = (),
 ) -> Iterator[dict[str, str]]:
-    """Run ``fivegbench sim serve`` (on ``bench``, else the simulated bench) until the end of the
-    ``with``; yield role -> resource string for ``roles``, the first ones it prints."""
-    command = [sys.executable, "-m", "fivegbench", "sim", "serve"]
+    """Run ``fivegbench sim serve [options]`` (on ``bench``, else the simulated bench) until the
+    end of the ``with``; yield role -> resource string for ``roles``, the first ones it prints."""
+    command = [sys.executable, "-m", "fivegbench", "sim", "serve", *options]
     if bench is not None:
         command += ["--bench", str(bench)]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

@@ -82,3 +82,22 @@ def test_show_elides_the_middle_of_a_large_step_and_all_shows_every_row(tmp_path
     every = fivegbench("show", "--all", str(plan)).stdout.splitlines()
     assert len(every) == 20_002 and every[-1] == "20001 steps"
     assert every[4999] == "5000\tbig\trf.power\trbw=5 MHz\t-"
+
+
+@pytest.mark.parametrize(
+    ("bench", "key", "value", "accepted"),
+    [
+        ("sim.yaml", "span", "95 GHz", "rs_fsw: 0 Hz to 90 GHz"),  # FSW family: FREQ:SPAN up to 90 GHz
+        ("sim-keysight.yaml", "rbw", "9 MHz", "keysight_x: 1 Hz to 8 MHz"),  # X-series swept RBW
+    ],
+)
+def test_a_setting_beyond_the_bench_analyzer_is_refused_by_validate(tmp_path, bench, key, value, accepted):
+    measure = "    measure: rf.power\n"
+    text = DEMO.read_text().replace(measure, f"{measure}    {key}: {value}\n", 1)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(text)
+    line = text.splitlines().index(f"    {key}: {value}") + 1
+    proc = fivegbench("validate", str(plan), "--bench", str(ROOT / "instruments/benches" / bench))
+    assert proc.returncode == 2
+    expected = f"{plan}:{line}:5: steps[0].{key}: {value} is beyond the bench analyzer ({accepted})\n"
+    assert proc.stderr == expected

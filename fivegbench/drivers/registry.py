@@ -49,6 +49,8 @@ class DriverSpec:
     """Message terminator of a VISA link."""
     options: Mapping[str, ParamSpec] = field(default_factory=dict)
     """The ``options`` a bench may give this driver, and how each is written."""
+    settings: type | None = None
+    """The driver class whose declared ``Setting`` validators bound what a plan may ask of it."""
 
 
 TIMEOUT = ParamSpec("time", 0.1, 600.0, doc="how long to wait for an answer")
@@ -93,6 +95,7 @@ DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
             bring_up=_analyzer_up,
             simulator="fivegbench.sim.analyzer:serve",
             options={"timeout": TIMEOUT},
+            settings=RsFsw,
         ),
         "keysight_x": DriverSpec(
             role="analyzer",
@@ -102,6 +105,7 @@ DRIVERS: MappingProxyType[str, DriverSpec] = MappingProxyType(
             bring_up=_analyzer_up,
             simulator="fivegbench.sim.analyzer_keysight:serve",
             options={"timeout": TIMEOUT},
+            settings=KeysightX,
         ),
         "scpi_attenuator": DriverSpec(
             role="attenuator",

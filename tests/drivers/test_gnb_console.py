@@ -9,7 +9,6 @@ import pytest
 from fivegbench.drivers.gnb.console import CellStatus, GnbConsole
 from fivegbench.drivers.gnb.profile import GnbProfile, load_profile
 from fivegbench.errors import InstrumentError
-from fivegbench.nr.arfcn import arfcn_to_hz, hz_to_arfcn
 from fivegbench.transport.scripted import ScriptedTransport
 
 PROFILES = Path(__file__).resolve().parents[2] / "instruments" / "profiles"
@@ -294,23 +293,6 @@ def test_rejected_cell_config_sends_nothing(what, args, changes):
         with pytest.raises(ValueError):
             console(t).configure_cell(*args, **{**CELL_OK, **changes})
         assert t.sent == []
-
-
-# -- NR-ARFCN (TS 38.104 §5.4.2.1) --------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("arfcn", "hz"),
-    [
-        (0, 0.0),
-        (510000, 2550e6),
-        (599999, 2999.995e6),
-        (600000, 3000e6),
-        (650000, 3750e6),
-        (2016667, 24250.08e6),
-    ],
-)
-def test_arfcn_round_trip(arfcn, hz):
-    assert arfcn_to_hz(arfcn) == pytest.approx(hz, abs=1e-3)
-    assert hz_to_arfcn(hz) == arfcn
 
 
 def test_resync_discards_an_interrupted_commands_output():

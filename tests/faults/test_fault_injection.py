@@ -13,9 +13,7 @@ the fault, and stderr free of tracebacks.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,8 +23,8 @@ import pytest
 import yaml
 
 from tests.sim.consoleclient import rf_state
+from tests.simserve import sim_serve
 from tests.test_rf_safety import (
-    ROOT,
     SIM_BENCH,
     SIM_PROFILE,
     fivegbench,
@@ -54,33 +52,19 @@ class Sim:
 def serve(tmp_path: Path, faults: dict[str, list[dict]] | None = None) -> Iterator[Sim]:
     """``fivegbench sim serve`` with a control socket, optionally from a bench with faults."""
     control = tmp_path / "control.sock"
-    args = [sys.executable, "-m", "fivegbench", "sim", "serve", "--control", str(control)]
+    path = None
     if faults:
         bench = yaml.safe_load(SIM_BENCH.read_text())
         for role, specs in faults.items():
             bench["instruments"][role]["faults"] = specs
         path = tmp_path / "sim-faults.yaml"
         path.write_text(yaml.safe_dump(bench, sort_keys=False))
-        args += ["--bench", str(path)]
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        resources = dict(proc.stdout.readline().split() for _ in range(3))
-        assert set(resources) == {"analyzer", "gnb", "attenuator"}, resources
+    with sim_serve(path, options=["--control", str(control)]) as resources:
         for _ in range(200):  # the control socket is made right after the resources are printed
-            if control.exists() or proc.poll() is not None:
+            if control.exists():
                 break
             time.sleep(0.05)
         yield Sim(resources, control)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 @pytest.fixture
@@ -89,7 +73,7 @@ def sim(tmp_path: Path) -> Iterator[Sim]:
 
 
 def run(
-    tmp_path: Path, sim: Sim, profile: Path = SIM_PROFILE
+    tmp_path: Path, sim: Sim, profile: Path = SIM_PROFILE, retries: int = 3
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     """The three-point sweep on the lab view of the running simulators: short timeouts and
     backoff, so a fault that is not recovered fails within seconds."""
@@ -97,6 +81,7 @@ def run(
     bench = yaml.safe_load(bench_path.read_text())
     for config in bench["instruments"].values():
         config["retry_backoff"] = "0.2 s"
+        config["retries"] = retries
     bench["instruments"]["analyzer"]["options"]["timeout"] = "2 s"
     bench_path.write_text(yaml.safe_dump(bench, sort_keys=False))
     results = tmp_path / "results"
@@ -208,7 +193,7 @@ def test_lasting_fault_is_an_error_and_the_bench_is_made_safe(tmp_path, sim, rol
 def test_hung_gnb_console_is_reported_unsafe_not_hidden(tmp_path, sim):
     sim.fault("gnb", "hang", "--at", "set tx-power", "--count", "2")
     quick = write_profile(tmp_path, timeouts_long=2, timeouts_login=2, timeouts_command=2, timeouts_quiet=1)
-    done, run_dir = run(tmp_path, sim, quick)
+    done, run_dir = run(tmp_path, sim, quick, retries=1)  # each retry waits out the console's timeout
     assert done.returncode == 4, done.stderr
     assert verdicts(run_dir) == ["PASS", "ERROR"]
     assert journal(run_dir)[1]["error"].startswith("ConnectionLost: gnb: set tx-power 40")
