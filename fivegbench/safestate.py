@@ -1,4 +1,5 @@
-"""The bench's safe state: gNB RF off and the attenuator at its maximum, each read back.
+"""The bench's safe state: gNB RF off, the attenuator at its maximum, and the analyzer's input
+attenuation at its maximum, each read back, in that order (:data:`SAFE_STATES`).
 
 Applied at the end of every run to whatever was opened, and on its own by ``fivegbench bench
 safe``. A console that was reset or hangs is reopened (a few times) rather than given up on; a
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fivegbench.bench import Instruments, LoadedBench, Opener
+from fivegbench.drivers.analyzer.swept import SweptAnalyzer
 from fivegbench.drivers.attenuator.scpi_attenuator import ScpiAttenuator
 from fivegbench.drivers.gnb.console import GnbConsole, LoginRefused
 from fivegbench.errors import FivegbenchError, SafeStateError
@@ -23,8 +25,6 @@ from fivegbench.transport.base import IoLog
 
 log = logging.getLogger(__name__)
 
-#: The roles the safe state acts on: the gNB (RF off) and the attenuator (to its maximum).
-SAFETY_ROLES = ("gnb", "attenuator")
 #: Times a reset or hung gNB console is reopened for the safe state, and the pause before each.
 GNB_REOPEN_ATTEMPTS = 3
 REOPEN_PAUSE_S = 1.0
@@ -49,11 +49,8 @@ def apply_safe_state(instruments: Instruments, unreached: Mapping[str, str] | No
     done: list[str] = []
     problems = [f"{role} not reached: {why}" for role, why in (unreached or {}).items()]
     unsafe = list(unreached or {})
-    steps: dict[str, tuple[Any, Callable[[Any], str]]] = {
-        "gnb": (instruments.get("gnb"), _gnb_rf_off),
-        "attenuator": (instruments.get("attenuator"), _attenuator_to_maximum),
-    }
-    for role, (driver, make_safe) in steps.items():
+    for role, make_safe in SAFE_STATES.items():
+        driver = instruments.get(role)
         if driver is None:
             continue
         try:
@@ -136,9 +133,37 @@ def _attenuator_to_maximum(attenuator: ScpiAttenuator) -> str:
         raise SafeStateError(f"could not set the attenuator to maximum: {exc}") from exc
 
 
+def _analyzer_input_to_maximum(analyzer: SweptAnalyzer) -> str:
+    """The analyzer's RF input attenuation to the largest its driver declares, read back: whatever
+    the gNB does next, the input mixer sees the least of it. It protects the instrument, not
+    people: with RF off it cannot make the bench unsafe, so a failure is said, never raised."""
+    validator: Any = type(analyzer).attenuation.validator
+    top = float(validator.domain[1])
+    try:
+        analyzer.attenuation_auto = False
+        analyzer.attenuation = top
+        read = float(analyzer.attenuation)
+    except (FivegbenchError, OSError, TimeoutError) as exc:
+        log.warning("analyzer: safe state: input attenuation not set: %s", exc)
+        return f"analyzer input attenuation NOT set to maximum ({exc})"
+    if abs(read - top) > 0.5:
+        return f"analyzer input attenuation NOT at maximum: reads {read:g} dB after setting {top:g} dB"
+    return f"analyzer input attenuation at maximum {top:g} dB (read back)"
+
+
+#: Each role's safe state, in the order it is applied: RF off first, then what protects the UE
+#: path, then the analyzer's input.
+SAFE_STATES: dict[str, Callable[[Any], str]] = {
+    "gnb": _gnb_rf_off,
+    "attenuator": _attenuator_to_maximum,
+    "analyzer": _analyzer_input_to_maximum,
+}
+SAFETY_ROLES = tuple(SAFE_STATES)
+
+
 def make_bench_safe(loaded: LoadedBench, iolog: IoLog) -> SafeState:
-    """``fivegbench bench safe``: open the bench's gNB and attenuator, each on its own, and apply
-    the safe state. A role that cannot be reached is not confirmed.
+    """``fivegbench bench safe``: open each role of :data:`SAFE_STATES` the bench has, each on its
+    own, and apply the safe state. A role that cannot be reached is not confirmed.
 
     It is an emergency command: a run holding the bench's locks does not stop it (it is named,
     and then finds RF off at its next read-back and books that measurement as ERROR)."""

@@ -27,10 +27,10 @@ from tests.simserve import ROOT, SIM_BENCH, sim_serve, write_bench
 SERVED_ROLES = ("analyzer", "gnb", "attenuator", "ue")
 #: What the simulated bench (R&S FSW, gNB console, Mini-Circuits, AT modem, local traffic tools)
 #: must run: identity 5, the FSW's 11 declared settings, attenuation, TX power and test model,
-#: one trace, the error report of FSW, gNB and UE 3, safe state 2, RF on 2.
+#: one trace, the error report of FSW, gNB and UE 3, safe state 3 (gNB, attenuator, analyzer), RF on 2.
 #: The traffic role (iperf3 and irtt on this host) is on the bench only where both are installed.
 TRAFFIC_TOOLS = shutil.which("iperf3") is not None and shutil.which("irtt") is not None
-EXPECTED_TESTS = 27 if TRAFFIC_TOOLS else 26
+EXPECTED_TESTS = 28 if TRAFFIC_TOOLS else 27
 RF_MODULE = "tests/conformance/test_safe_state.py"
 RF_TESTS = {
     "test_rf_on_and_off_read_back[gnb]",
@@ -93,7 +93,7 @@ def test_without_allow_rf_the_rf_tests_skip_and_rf_is_never_switched_on(lab_benc
     # The module of the RF tests only (the run above shows no other test sends rf on, even allowed)
     suite, sent, output = run_conformance(lab_bench_file, tmp_path, tests=RF_MODULE)
     skipped = {name: "needs the gNB transmitting: pass --allow-rf" for name in RF_TESTS}
-    assert outcomes(suite) == (4, skipped, 0), output  # the 2 safe-state tests run, the 2 RF tests skip
+    assert outcomes(suite) == (5, skipped, 0), output  # the 3 safe-state tests run, the 2 RF tests skip
     assert not [line for line in sent if line.startswith("gnb  >  rf on")]
     assert rf_state(yaml.safe_load(lab_bench_file.read_text())["instruments"]["gnb"]["resource"]) == "OFF"
 

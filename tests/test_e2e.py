@@ -113,13 +113,18 @@ def test_demo_io_log_has_both_instruments(demo_run):
     assert "  analyzer  >  TRAC:DATA? TRACE1" in text
     assert "<block 40004 bytes>" in text or "<block" in text
     assert "  gnb  >  rf off" in text
-    # the safe state's last act: the Mini-Circuits attenuator to its maximum, read back
-    tail = [line.split("  ", 1)[1] for line in lines[-4:]]
+    # the safe state's last acts: the Mini-Circuits attenuator to its maximum, read back, then
+    # the FSW's input attenuation to its maximum (79 dB), read back
+    tail = [line.split("  ", 1)[1] for line in lines[-8:]]
     assert tail == [
         "attenuator  >  :SETATT=110",
         "attenuator  <  1",
         "attenuator  >  :ATT?",
         "attenuator  <  110.00",
+        "analyzer  >  INP:ATT:AUTO OFF",
+        "analyzer  >  INP:ATT 79",
+        "analyzer  >  INP:ATT?",
+        "analyzer  <  7.9E+01",
     ]
     assert "  gnb  >  set tx-power 46.0" in text
 

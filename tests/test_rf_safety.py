@@ -437,7 +437,10 @@ def test_an_io_log_that_cannot_be_written_never_stands_before_a_safety_command(t
         attenuator_db = attenuation(running.resources["attenuator"])
     assert record.exit_code == 3
     assert record.status == "error: cannot write io.log: No space left on device"
-    assert record.safe_state == "confirmed: gNB RF off (read back); attenuator at maximum 110 dB (read back)"
+    assert record.safe_state == (
+        "confirmed: gNB RF off (read back); attenuator at maximum 110 dB (read back); "
+        "analyzer input attenuation at maximum 79 dB (read back)"
+    )
     assert not rf_on and attenuator_db == 110.0
     # the command whose log line failed was still sent: the 40 dBm point was measured, then the run stopped
     lines = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]

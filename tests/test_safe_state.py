@@ -8,6 +8,7 @@ import pytest
 
 from fivegbench import safestate
 from fivegbench.bench import Instruments
+from fivegbench.drivers.analyzer.rs_fsw import RsFsw
 from fivegbench.drivers.gnb.console import LoginRefused
 from fivegbench.errors import InstrumentError
 from fivegbench.safestate import apply_safe_state
@@ -128,3 +129,27 @@ def test_unreached_roles_are_not_confirmed():
     state = apply_safe_state(Instruments({"attenuator": FakeAttenuator()}), {"gnb": "cannot open socket://x"})
     assert not state.confirmed and state.unsafe == ("gnb",)
     assert state.detail.startswith("NOT CONFIRMED: gnb not reached: cannot open socket://x")
+
+
+class LostAnalyzer:
+    """An R&S FSW driver whose link is gone: every exchange fails."""
+
+    attenuation = RsFsw.attenuation  # the declared setting, with its 0..79 dB validator
+
+    class transport:  # noqa: N801  (the driver reads ``self.transport``)
+        @staticmethod
+        def write(message):
+            raise InstrumentError("analyzer", message, None, "write failed: [Errno 32] Broken pipe")
+
+        query = write
+
+    attenuation_auto = RsFsw.attenuation_auto
+
+
+def test_an_analyzer_that_cannot_be_attenuated_is_said_but_does_not_make_the_bench_unsafe():
+    state = apply_safe_state(Instruments({"gnb": FlakyGnb(), "analyzer": LostAnalyzer()}))
+    assert state.confirmed, state.detail  # RF is off: the analyzer's input is a protection, not safety
+    assert state.detail == (
+        "confirmed: gNB RF off (read back); analyzer input attenuation NOT set to maximum "
+        "(analyzer: INP:ATT:AUTO OFF: write failed: [Errno 32] Broken pipe)"
+    )

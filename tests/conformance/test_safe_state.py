@@ -1,5 +1,6 @@
 """The safe state of each safety role is applied and confirmed, and what it claims is read back
-here on its own: the gNB not transmitting, the attenuator at its own maximum. With
+here on its own: the gNB not transmitting, the attenuator at its own maximum, the analyzer's
+input attenuation at the largest its driver declares (its own query, not the driver's). With
 ``--allow-rf``, RF is switched on and read back, and the safe state switches it off."""
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ def test_the_safe_state_is_applied_and_confirmed(instruments, role):
     assert state.confirmed, state.detail
     if role == "gnb":
         assert driver.cell_status().rf_on is False
+    elif role == "analyzer":
+        setting = type(driver).attenuation
+        maximum = setting.validator.domain[1]
+        assert float(driver.transport.query(setting.get_command)) == maximum
+        assert "analyzer input attenuation at maximum" in state.detail
     else:
         setting, maximum = attenuation_and_maximum(driver)
         assert abs(setting - maximum) <= 0.125, (setting, maximum)  # half the finest 0.25 dB step
