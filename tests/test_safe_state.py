@@ -136,7 +136,7 @@ class LostAnalyzer:
 
     attenuation = RsFsw.attenuation  # the declared setting, with its 0..79 dB validator
 
-    class transport:  # noqa: N801  (the driver reads ``self.transport``)
+    class transport:
         @staticmethod
         def write(message):
             raise InstrumentError("analyzer", message, None, "write failed: [Errno 32] Broken pipe")
