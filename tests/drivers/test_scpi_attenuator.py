@@ -29,18 +29,18 @@ def test_attenuation_setting_write_and_read():
 
 
 def test_set_attenuation_waits_and_reads_back():
-    pairs = [("ATT 12.3", None), ("*OPC?", "1"), ("ATT?", "1.225E+01")]
+    pairs = [("ATT 12.3", None), ("*OPC?", "1"), NO_ERROR, ("ATT?", "1.225E+01")]
     with ScriptedTransport(pairs) as t:
         assert ScpiAttenuator(t).set_attenuation(12.3) == 12.25
 
 
 def test_set_attenuation_integer_is_sent_exactly():
-    with ScriptedTransport([("ATT 0", None), ("*OPC?", "1"), ("ATT?", "0E+00")]) as t:
+    with ScriptedTransport([("ATT 0", None), ("*OPC?", "1"), NO_ERROR, ("ATT?", "0E+00")]) as t:
         assert ScpiAttenuator(t).set_attenuation(0) == 0.0
 
 
 def test_read_back_mismatch_is_an_instrument_error():
-    pairs = [("ATT 40", None), ("*OPC?", "1"), ("ATT?", "3.0E+01")]
+    pairs = [("ATT 40", None), ("*OPC?", "1"), NO_ERROR, ("ATT?", "3.0E+01")]
     with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError) as info:
         ScpiAttenuator(t, role="ue-att").set_attenuation(40)
     assert info.value.role == "ue-att" and info.value.command == "ATT" and info.value.code is None
@@ -48,9 +48,17 @@ def test_read_back_mismatch_is_an_instrument_error():
 
 
 def test_read_back_just_outside_half_a_step_is_an_error():
-    pairs = [("ATT 40", None), ("*OPC?", "1"), ("ATT?", "40.14")]
+    pairs = [("ATT 40", None), ("*OPC?", "1"), NO_ERROR, ("ATT?", "40.14")]
     with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError, match=r"read back 40\.14 dB"):
         ScpiAttenuator(t).set_attenuation(40)
+
+
+def test_an_error_entry_after_setting_is_an_instrument_error_not_a_log_line():
+    pairs = [("ATT 10", None), ("*OPC?", "1"), ("SYST:ERR?", '-222,"Data out of range"'), NO_ERROR]
+    with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError) as info:
+        ScpiAttenuator(t).set_attenuation(10)
+    assert (info.value.command, info.value.code) == ("ATT 10", -222)
+    assert "ATT?" not in t.sent  # nothing is read back from a unit that refused the value
 
 
 def test_opc_reply_other_than_one_is_an_error():
@@ -59,19 +67,19 @@ def test_opc_reply_other_than_one_is_an_error():
 
 
 def test_unparseable_read_back_is_an_instrument_error():
-    pairs = [("ATT 10", None), ("*OPC?", "1"), ("ATT?", "garbage")]
+    pairs = [("ATT 10", None), ("*OPC?", "1"), NO_ERROR, ("ATT?", "garbage")]
     with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError, match="unparseable"):
         ScpiAttenuator(t).set_attenuation(10)
 
 
 def test_to_maximum_uses_the_instruments_maximum():
-    pairs = [("ATT? MAX", "1.1E+02"), ("ATT 110", None), ("*OPC?", "1"), ("ATT?", "1.1E+02")]
+    pairs = [("ATT? MAX", "1.1E+02"), ("ATT 110", None), ("*OPC?", "1"), NO_ERROR, ("ATT?", "1.1E+02")]
     with ScriptedTransport(pairs) as t:
         assert ScpiAttenuator(t, max_db=95.0).to_maximum() == 110.0
 
 
 def test_to_maximum_read_back_mismatch_is_an_error():
-    pairs = [("ATT? MAX", "9.5E+01"), ("ATT 95", None), ("*OPC?", "1"), ("ATT?", "0E+00")]
+    pairs = [("ATT? MAX", "9.5E+01"), ("ATT 95", None), ("*OPC?", "1"), NO_ERROR, ("ATT?", "0E+00")]
     with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError, match="read back 0 dB, set 95 dB"):
         ScpiAttenuator(t).to_maximum()
 

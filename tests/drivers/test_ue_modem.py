@@ -80,10 +80,11 @@ def test_identity_3gpp():
 def test_identity_quectel_ati():
     reply = ok("ATI", "Quectel", "RM500Q-GL", "Revision: RM500QGLABR11A06M4G")
     assert reply[1] == "\nQuectel\nRM500Q-GL\nRevision: RM500QGLABR11A06M4G\n\nOK\n"
-    with ScriptedTransport([reply, reply]) as t:
+    imei = ok("AT+CGSN", "869710030002905")  # the serial a bench declares for the UE
+    with ScriptedTransport([reply, imei, reply, imei]) as t:
         m = modem(t, QUECTEL)
-        assert m.identity() == "Quectel, RM500Q-GL, Revision: RM500QGLABR11A06M4G"
-        assert m.idn() == "Quectel, RM500Q-GL, Revision: RM500QGLABR11A06M4G"
+        assert m.identity() == "Quectel, RM500Q-GL, Revision: RM500QGLABR11A06M4G, 869710030002905"
+        assert m.idn() == "Quectel, RM500Q-GL, Revision: RM500QGLABR11A06M4G, 869710030002905"
 
 
 # -- registration --------------------------------------------------------------------------------

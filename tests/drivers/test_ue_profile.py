@@ -190,8 +190,8 @@ BAD_PROFILES = [
     (
         "tab-in-an-identity-command",
         "ue-quectel",
-        "identity: [ATI]",
-        'identity: ["AT\\tI"]',
+        "identity: [ATI, AT+CGSN]",
+        'identity: ["AT\\tI", AT+CGSN]',
         "identity: [",
         "commands.identity[0]",
         "TAB (U+0009) at position 3",

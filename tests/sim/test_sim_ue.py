@@ -282,7 +282,7 @@ def test_readings_equal_the_radio_within_the_reporting_resolution(ue, air, profi
 def test_identity_through_the_driver(ue, profile):
     expected = {
         "ue-3gpp": "fivegbench, SIMUE-5G, SIMUE5G01A01, 860000000000009",
-        "ue-quectel": "fivegbench, SIMUE-5G, Revision: SIMUE5G01A01",
+        "ue-quectel": "fivegbench, SIMUE-5G, Revision: SIMUE5G01A01, 860000000000009",
     }
     assert ue.identity() == expected[profile.name]
 

@@ -89,6 +89,7 @@ class ScpiAttenuator:
         reply = self.transport.query("*OPC?")
         if reply.strip() != "1":
             raise InstrumentError(self.role, "*OPC?", None, f"unexpected reply {reply!r}")
+        self.check_errors(command)  # a refused value is an error entry, not only a log line
         read_back = self._number("ATT?")
         if not abs(read_back - db) <= READBACK_TOLERANCE_DB:
             raise InstrumentError(self.role, "ATT", None, f"read back {read_back:g} dB, set {db:g} dB")
