@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/io.py
 	$(BIN)/python benchmarks/reduce.py
 	$(BIN)/python benchmarks/evm.py
+	$(BIN)/python benchmarks/waveform.py
 	$(BIN)/python benchmarks/traffic.py
 	$(BIN)/python benchmarks/cli_startup.py
 

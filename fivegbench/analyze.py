@@ -19,6 +19,7 @@ from fivegbench.nr.bandwidth import FR1_MAX_HZ, n_rb
 if TYPE_CHECKING:
     from fivegbench.captures import IqCapture
     from fivegbench.nr.masks import Mask
+    from fivegbench.reduce.sem import SemResult
     from fivegbench.reduce.spectrum import IqSpectrum
 
 BS_CLASSES = {"wa": "wide_area", "mr": "medium_range", "la": "local_area"}
@@ -44,6 +45,7 @@ class Options:
     category: str = "A"
     bs_class: str = "wa"
     band: str | None = None
+    allocation: str | None = None  # "auto": find the PDSCH allocations from the energy
 
 
 def carrier_for(capture: IqCapture, bandwidth_hz: float, scs_hz: float) -> Carrier:
@@ -110,6 +112,7 @@ def analyze_aclr(capture: IqCapture, carrier: Carrier, options: Options) -> dict
         "channel_power_dbm": result.carrier_dbm,
         "aclr_db": {c.name: c.aclr_db for c in result.adjacent},
         "adjacent_dbm_per_mhz": {c.name: c.density_dbm_per_mhz for c in result.adjacent},
+        "not_covered": list(result.not_covered),
         "measurement_bandwidth_hz": carrier.config_bandwidth_hz,
     }
 
@@ -181,14 +184,16 @@ def analyze_sem(capture: IqCapture, carrier: Carrier, options: Options) -> dict[
     )
     # "pass" is against the TS 38.104 mask itself (the minimum requirement): the test tolerance
     # that would relax it is unverified [U], so it is reported beside, not used.
+    undecided = _why_undecided(capture.absolute, result)
     return _common(capture, carrier, spectrum) | {
         "worst_margin_db": result.worst_margin_db,
         "worst_offset_hz": result.worst_offset_hz,  # f_offset from the channel edge, signed
         "worst_frequency_hz": result.worst_frequency_hz,
-        "pass": bool(result.worst_margin_db >= 0),
+        "pass": _mask_pass(result.worst_margin_db >= 0, capture.absolute, undecided),
+        "note": undecided,
         "test_tolerance_db": result.test_tolerance_db,
         "worst_test_margin_db": result.worst_test_margin_db,
-        "pass_with_test_tolerance": result.passed,
+        "pass_with_test_tolerance": _mask_pass(result.passed, capture.absolute, undecided),
         "complete": result.complete,
         "uncovered": [str(segment) for segment in result.uncovered],
         "mask": mask.name,
@@ -201,23 +206,62 @@ def analyze_sem(capture: IqCapture, carrier: Carrier, options: Options) -> dict[
     }
 
 
+def _why_undecided(absolute: bool, result: SemResult) -> str:
+    """Why an absolute mask cannot be judged on this spectrum, or "" when it can."""
+    reasons = []
+    if not absolute:
+        reasons.append(
+            "no absolute scale (dBFS): the mask's limits are dBm; the capture needs "
+            "fivegbench:iq_units and fivegbench:impedance_ohms"
+        )
+    if result.uncovered:
+        to_measure = sum(1 for s in result.lower + result.upper if s.coverage != "empty")
+        reasons.append(
+            f"the span misses part of the mask: {len(result.uncovered)} of {to_measure} "
+            "segments not fully measured (see uncovered)"
+        )
+    return "; ".join(reasons)
+
+
+def _mask_pass(passed: bool, absolute: bool, why_undecided: str) -> bool | None:
+    """A position above the mask fails an absolute spectrum even where the sweep is incomplete;
+    nothing passes while anything is undecided, and nothing at all is decided in dBFS."""
+    if absolute and not passed:
+        return False
+    return None if why_undecided else True
+
+
 def analyze_evm(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
     from fivegbench.reduce.evm import evm
 
-    if options.modulation is None:
-        raise ValueError("evm needs --modulation (qpsk, 16qam, 64qam or 256qam)")
-    result = evm(capture.iq, capture.sample_rate_hz, carrier.scs_hz, carrier.n_rb, options.modulation)
-    return _common(capture, carrier) | {
+    if options.modulation is None and options.allocation is None:
+        raise ValueError("evm needs --modulation (qpsk, 16qam, 64qam or 256qam) or --allocation auto")
+    result = evm(
+        capture.iq,
+        capture.sample_rate_hz,
+        carrier.scs_hz,
+        carrier.n_rb,
+        options.modulation,
+        allocation="auto" if options.allocation == "auto" else None,
+    )
+    out = _common(capture, carrier) | {
         "evm_rms_pct": result.evm_rms_pct,
+        "evm_by_modulation_pct": {m.lower(): v for m, v in result.evm_by_modulation_pct.items()},
         "evm_low_pct": result.evm_low_pct,
         "evm_high_pct": result.evm_high_pct,
         "evm_per_slot_pct": list(result.evm_per_slot_pct),
         "freq_error_hz": result.freq_error_hz,
-        "modulation": options.modulation,
+        "modulation": options.modulation or result.modulation.lower(),
         "decision_directed": result.decision_directed,
         "reliable": result.reliable,
         "note": "" if result.reliable else "decision-directed estimate beyond the range it is accurate in",
     }
+    if options.allocation == "auto":
+        out["allocation"] = [
+            a.describe() | {"modulation": str(a.modulation).lower()} for a in result.allocations
+        ]
+        out["symbols_used"] = list(result.used_symbols)
+    return out
 
 
 def detect_modulation(capture: IqCapture, carrier: Carrier) -> str | None:

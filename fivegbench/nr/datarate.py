@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fivegbench.nr.bandwidth import n_rb
+from fivegbench.nr.tdd import SYMBOLS_PER_SLOT, parse_pattern
 
 R_MAX = 948 / 1024
 SCALING_FACTORS = (1.0, 0.8, 0.75, 0.4)
 QM = {"qpsk": 2, "16qam": 4, "64qam": 6, "256qam": 8, "1024qam": 10}
 OVERHEAD = {("fr1", "dl"): 0.14, ("fr2", "dl"): 0.18, ("fr1", "ul"): 0.08, ("fr2", "ul"): 0.10}
-SYMBOLS_PER_SLOT = 14
 
 
 @dataclass(frozen=True)
@@ -36,19 +36,9 @@ def tdd_fractions(pattern: str | None, special: str | None = None) -> TddFractio
     """
     if pattern is None:
         return TddFractions(1.0, 1.0)
-    slots = pattern.strip().upper()
-    if not slots or set(slots) - set("DSU"):
-        raise ValueError(f"TDD pattern {pattern!r} must be a string of D, S and U slots")
-    dl_special = ul_special = 0
-    if "S" in slots:
-        if special is None:
-            raise ValueError(f"TDD pattern {pattern!r} has a special slot: give its split D:G:U, e.g. 10:2:2")
-        try:
-            dl_special, guard, ul_special = (int(part) for part in special.split(":"))
-        except ValueError:
-            raise ValueError(f"special slot {special!r} must be D:G:U symbol counts, e.g. 10:2:2") from None
-        if min(dl_special, guard, ul_special) < 0 or dl_special + guard + ul_special != SYMBOLS_PER_SLOT:
-            raise ValueError(f"special slot {special!r} must split the 14 symbols of a slot")
+    parsed = parse_pattern(pattern, special)
+    dl_special, _guard, ul_special = parsed.special
+    slots = parsed.slots
     total = len(slots) * SYMBOLS_PER_SLOT
     dl = slots.count("D") * SYMBOLS_PER_SLOT + slots.count("S") * dl_special
     ul = slots.count("U") * SYMBOLS_PER_SLOT + slots.count("S") * ul_special

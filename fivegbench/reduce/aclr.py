@@ -61,7 +61,9 @@ class AclrResult:
     channel_bandwidth_hz : BS channel bandwidth BW_Channel, Hz (sets the adjacent offsets).
     config_bandwidth_hz : BW_Config, Hz (the square measurement filter width).
     carrier_dbm : carrier power over BW_Config around the centre, dBm.
-    adjacent : the four adjacent channels, in the order lower1, upper1, lower2, upper2.
+    adjacent : the adjacent channels measured, in the order lower1, upper1, lower2, upper2.
+    not_covered : names of the adjacent channels left out because the span does not cover them
+        (only with ``covered_only``), in the same order.
     """
 
     center_hz: float
@@ -69,6 +71,7 @@ class AclrResult:
     config_bandwidth_hz: float
     carrier_dbm: float
     adjacent: tuple[AdjacentChannel, ...]
+    not_covered: tuple[str, ...] = ()
 
     def channel(self, name: str) -> AdjacentChannel:
         """The adjacent channel called ``name`` (KeyError if there is none)."""
@@ -125,7 +128,8 @@ def aclr(
         measurement filter on the carrier and on every adjacent channel.
     covered_only : bool
         Leave out the adjacent channels the span does not fully cover (an I/Q capture whose
-        sample rate is too low for the 2nd adjacent channels) instead of raising.
+        sample rate is too low for the 2nd adjacent channels) instead of raising; their names
+        are in ``not_covered``.
 
     Returns
     -------
@@ -151,11 +155,13 @@ def aclr(
     carrier_dbm = _to_dbm(_integrate_mw(f, p_mw, df, enbw_hz, center_hz, config_bandwidth_hz, "carrier"))
     density_offset_db = 10.0 * math.log10(config_bandwidth_hz / 1e6)
     adjacent = []
+    not_covered = []
     for name, k in ADJACENT_CHANNELS:
         offset = k * channel_bandwidth_hz
         lo, hi = center_hz + offset - config_bandwidth_hz / 2, center_hz + offset + config_bandwidth_hz / 2
         if covered_only and (lo < f[0] - 1e-6 * df or hi > f[-1] + 1e-6 * df):
-            continue  # the same coverage rule _integrate_mw enforces
+            not_covered.append(name)  # the same coverage rule _integrate_mw enforces
+            continue
         p_adj = _to_dbm(
             _integrate_mw(
                 f, p_mw, df, enbw_hz, center_hz + offset, config_bandwidth_hz, f"{name} adjacent channel"
@@ -176,4 +182,5 @@ def aclr(
         config_bandwidth_hz=config_bandwidth_hz,
         carrier_dbm=carrier_dbm,
         adjacent=tuple(adjacent),
+        not_covered=tuple(not_covered),
     )

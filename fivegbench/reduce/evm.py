@@ -1,29 +1,31 @@
 """NR downlink EVM from a complex baseband capture, after TS 38.104 Annex B (FR1), simplified.
 
-Capture model: one NR carrier fully allocated with one modulation (an NR-FR1-TM1.1/3.1/3.1a-like
-PDSCH; DM-RS, PDCCH and SSB are not told apart), normal CP, sampled at FFT size x SCS, starting at
-an arbitrary sample, with an unknown CFO (|CFO| < SCS / 2), gain and phase, and possibly noise.
+Capture model: one NR carrier, normal CP, sampled at FFT size x SCS, starting at an arbitrary
+sample, with an unknown CFO (|CFO| < SCS / 2), gain and phase, and possibly noise. What is
+measured is a :class:`~fivegbench.reduce.allocation.Layout` of the resource elements: PDSCH
+allocations (PRB ranges x symbols, one modulation each, mixed modulations allowed), their DM-RS
+(the equalizer's reference), and everything else (PDCCH, SSB, empty and UL symbols) excluded.
+It comes from the caller (the test model's :class:`~fivegbench.reduce.allocation.Allocation`
+list), from the energy of the grid (``allocation="auto"``, modulation detected per allocation),
+or, by default, one allocation over every PRB and symbol with the given modulation.
 
-Method (the shared steps are in :mod:`fivegbench.reduce.ofdm_sync`):
+Method (the shared OFDM steps are in :mod:`fivegbench.reduce.ofdm_sync`, the equalizer in
+:mod:`fivegbench.reduce.evm_equaliser`):
 
 1. Timing and the position in the 0.5 ms long/normal-CP pattern from the CP correlation; CFO from
    its phase over the whole capture.
 2. For every complete symbol, the FFT window (N samples) starts at the two Annex B positions
-   Delta_c -/+ W/2 around the centre Delta_c of the normal-length CP (the same delay before the
-   useful part in every symbol; a long CP's 16 kappa extra samples lie before it and are not used).
-   W is :func:`fivegbench.nr.evm_window.evm_window` [V2]. CFO removed, one batch FFT, the 12 N_RB
-   occupied subcarriers kept, the early-start phase ramp undone.
-3. Zero-forcing equalizer per subcarrier: received / reference averaged over the capture,
-   19-point moving average across subcarriers (shrinking at the edges), with the common phase
-   of each symbol removed. Reference: the known symbols if given (data-aided), else hard
-   decisions (decision-directed). The equalizer (channel and per-symbol phases) is estimated at
-   the low window position and applied unchanged at the high one: once the window-start phase
-   ramp is undone both positions see the same channel, and the least-squares channel fitted at
-   one position can only give an equal or larger error at the other, so the reported maximum is
-   if anything conservative (deviation from Annex B, which re-estimates per position; it halves
-   the equalizer cost).
-4. EVM = sqrt(sum |Z - I|^2 / sum |I|^2) per slot (14 symbols) and over all REs of the capture, at
-   both window positions; the larger overall RMS is reported, and per slot the larger of the two.
+   Delta_c -/+ W/2 around the centre Delta_c of the normal-length CP. W is
+   :func:`fivegbench.nr.evm_window.evm_window` [V2]. One batch FFT per window position.
+3. Layout: given allocations are placed on the captured symbols by the reference's alignment
+   (data-aided) or by the best agreement of their occupied PRBs with the energy (a pattern row
+   consistent with the CP timing); symbols without energy are never measured.
+4. Equalizer from up to 48 symbols spread over the capture (DM-RS rows preferred), estimated at
+   the low window position and applied at both; the common phase per symbol and the amplitude of
+   each allocation relative to its DM-RS are re-fitted at each position. Reference: the known
+   symbols if given (data-aided), else hard decisions (decision-directed).
+5. EVM = sqrt(sum |Z - I|^2 / sum |I|^2) over the PDSCH REs (DM-RS excluded), per modulation, per
+   slot (14 symbols) and over the capture, at both window positions; the larger is reported.
 
 The frequency error is refined from the per-symbol common phase: freq_error = CP estimate + slope
 of the common phase (over the capture) / 2 pi.
@@ -31,37 +33,51 @@ of the common phase (over the capture) / 2 pi.
 Decision-directed EVM is biased low once decision errors appear. It is trusted up to
 :data:`DECISION_DIRECTED_LIMIT_PCT` (QPSK 20 %, 16QAM 12 %, 64QAM 6 %, 256QAM 3 %, where the tests
 prove it within max(0.1 point, 3 %)); above, ``reliable`` is False.
+
+Bad input raises ValueError with one line: a sample rate that is not N x SCS or cannot hold
+12 N_RB subcarriers, a capture shorter than one slot, empty (no power) or clipped (many samples
+at the same full-scale value), allocations that do not fit the carrier or carry no power, and a
+requested modulation that no allocation carries.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from fivegbench.nr.evm_window import evm_window
 from fivegbench.nr.modulation import normalise_name
-from fivegbench.nr.numerology import SYMBOLS_PER_SLOT
-from fivegbench.reduce.ofdm_sync import (
-    Equalised,
-    demodulate,
-    equalise,
-    fft_size_for,
-    phase_slope_hz,
-    require_full_allocation,
-    synchronise,
-    validated_iq,
+from fivegbench.nr.numerology import SYMBOLS_PER_SLOT, mu_from_scs, symbols_per_half_subframe
+from fivegbench.reduce.allocation import (
+    DMRS,
+    OCCUPIED_BELOW_PEAK_DB,
+    Allocation,
+    Layout,
+    align_pattern,
+    allocation_layout,
+    detect_layout,
+    occupied_symbols,
+    prb_states,
 )
+from fivegbench.reduce.evm_equaliser import DECISION_DIRECTED_LIMIT_PCT, Group, Sums, estimate, measure
+from fivegbench.reduce.ofdm_sync import demodulate, fft_size_for, phase_slope_hz, synchronise, validated_iq
 
-__all__ = ["DECISION_DIRECTED_LIMIT_PCT", "MIN_CP_CORRELATION", "EvmResult", "evm"]
-
-DECISION_DIRECTED_LIMIT_PCT: dict[str, float] = {"QPSK": 20.0, "16QAM": 12.0, "64QAM": 6.0, "256QAM": 3.0}
-"""Largest EVM (%) at which the decision-directed estimate is proven accurate (see module docstring)."""
+__all__ = ["DECISION_DIRECTED_LIMIT_PCT", "MIN_CP_CORRELATION", "Allocation", "EvmResult", "evm"]
 
 MIN_CP_CORRELATION = 0.5
 """Below this normalised CP correlation the timing is not trusted (``reliable`` False)."""
+
+CLIPPED_FRACTION = 1e-3
+"""A capture with more than this fraction of its I/Q values at its largest |I| or |Q| (and at least
+8 of them) is clipped: an OFDM signal's peak is a single sample."""
+
+_SUBSET_ROWS = 48
+_SUBSET_DMRS_ROWS = 32
 
 
 @dataclass(frozen=True)
@@ -70,8 +86,10 @@ class EvmResult:
 
     Attributes
     ----------
-    evm_rms_pct : RMS EVM over all REs of the complete symbols, %, the larger of the two window
-        positions.
+    evm_rms_pct : RMS EVM over all measured PDSCH REs of the complete symbols (of ``modulation``
+        when one was asked for), %, the larger of the two window positions.
+    evm_by_modulation_pct : RMS EVM per modulation over its allocations, %, the larger of the two
+        window positions.
     evm_per_slot_pct : EVM of every complete slot (14 symbols) in the capture, %, each the larger of
         the two window positions; empty if no slot is complete.
     evm_low_pct, evm_high_pct : RMS EVM at the window positions Delta_c - W/2 and Delta_c + W/2, %.
@@ -83,18 +101,22 @@ class EvmResult:
         long CP).
     window_samples : EVM window W, samples.
     fft_size : N, samples.
-    modulation : canonical modulation name.
+    modulation : the measured modulations, canonical names joined by ``","``.
     decision_directed : True if no reference was given (reference = hard decisions).
-    reliable : False if decision-directed and ``evm_rms_pct`` exceeds the modulation's
+    reliable : False if decision-directed and a modulation's EVM exceeds its
         :data:`DECISION_DIRECTED_LIMIT_PCT`, or if the CP correlation is below
         :data:`MIN_CP_CORRELATION`.
-    n_symbols : number of OFDM symbols measured.
-    reference_offset_symbols : row of ``reference`` matched to the first measured symbol (None if
+    n_symbols : number of OFDM symbols with measured REs.
+    reference_offset_symbols : row of ``reference`` matched to the first captured symbol (None if
         decision-directed).
     cp_correlation : normalised CP correlation at the chosen timing, 0..1.
+    allocations : the allocations measured, modulation filled in (detected or given); for a
+        detected layout the symbols are captured symbol indices (0 = first complete symbol).
+    used_symbols : captured symbols with measured PDSCH REs.
     """
 
     evm_rms_pct: float
+    evm_by_modulation_pct: dict[str, float]
     evm_per_slot_pct: tuple[float, ...]
     evm_low_pct: float
     evm_high_pct: float
@@ -110,6 +132,8 @@ class EvmResult:
     n_symbols: int
     reference_offset_symbols: int | None
     cp_correlation: float
+    allocations: tuple[Allocation, ...] = ()
+    used_symbols: tuple[int, ...] = ()
 
     def values(self) -> dict[str, float]:
         """Named measured values: ``evm`` and ``evm_max_slot`` (%), ``freq_error`` (Hz)."""
@@ -123,17 +147,95 @@ def _align_reference(
     y: npt.NDArray[np.complex64], reference: npt.NDArray[np.complexfloating]
 ) -> tuple[npt.NDArray[np.int64], int]:
     """Row of the (cyclic) reference matching each captured symbol, and the first one's index:
-    the offset maximising the correlation magnitude of the first (up to 4) symbols over (up to)
-    256 subcarriers -- ample: the right row correlates ~16x above a random one."""
-    probe = min(4, y.shape[0])
+    the offset maximising the correlation magnitude of the first (up to 4) occupied symbols over
+    (up to) 256 subcarriers -- ample: the right row correlates ~16x above a random one."""
     k = min(256, y.shape[1])
-    c = np.vecdot(reference[None, :, :k], y[:probe, None, :k].astype(reference.dtype))  # (probe, n_ref)
+    power = np.abs(y[:, :k]) ** 2
+    occupied = np.flatnonzero(power.sum(axis=1) > 1e-3 * power.sum(axis=1).max())[:4]
+    c = np.vecdot(reference[None, :, :k], y[occupied, None, :k].astype(reference.dtype))  # (probe, n_ref)
     score = np.zeros(reference.shape[0])
-    for i in range(probe):
-        score += np.abs(np.roll(c[i], -i))
+    for i, t in enumerate(occupied.tolist()):
+        score += np.abs(np.roll(c[i], -t))
     offset = int(np.argmax(score))
     rows = (offset + np.arange(y.shape[0], dtype=np.int64)) % reference.shape[0]
     return rows, offset
+
+
+def _check_signal(x: npt.NDArray[np.complexfloating]) -> None:
+    """Empty and clipped captures (see :data:`CLIPPED_FRACTION`; an ADC clips I and Q)."""
+    f = x.view(np.float32 if x.dtype == np.complex64 else np.float64)
+    hi, lo = float(f.max()), float(f.min())
+    peak = max(hi, -lo)
+    if peak == 0.0:
+        raise ValueError("the capture carries no signal (every sample is zero)")
+    rail = peak * (1 - 1e-6)
+    values: npt.NDArray[Any] = f
+    at_rail = int(np.count_nonzero(values >= rail)) + int(np.count_nonzero(values <= -rail))
+    if at_rail > max(8, int(CLIPPED_FRACTION * x.size)):
+        raise ValueError(
+            f"the capture is clipped: {at_rail} I/Q values sit at its full-scale value "
+            "(reduce the drive or raise the reference level)"
+        )
+
+
+def _groups(layout: Layout) -> tuple[list[Group], list[int]]:
+    """Equalizer groups (DM-RS first when present) and the allocation index of each (-1 DM-RS);
+    allocations without any RE in the capture are left out."""
+    codes = layout.codes
+    groups: list[Group] = []
+    index: list[int] = []
+    if layout.has_dmrs:
+        groups.append(Group(codes == DMRS, "QPSK", dmrs=True))
+        index.append(-1)
+    for i, a in enumerate(layout.allocations):
+        mask = codes == 2 + i
+        if not mask.any():
+            continue
+        groups.append(Group(None if mask.all() else mask, a.modulation))
+        index.append(i)
+    return groups, index
+
+
+def _check_power(y: npt.NDArray[np.complex64], groups: list[Group]) -> None:
+    """Allocated subcarriers must carry power (a layout that does not match the capture would
+    divide by an empty channel)."""
+    for g in groups:
+        if g.mask is None:
+            p = (np.abs(y[:28]) ** 2).mean(axis=0)
+        else:
+            used = g.mask.any(axis=0)
+            p = ((np.abs(y) ** 2) * g.mask).sum(axis=0)[used] / g.mask.sum(axis=0)[used]
+        empty = int(np.count_nonzero(p < 1e-3 * float(np.median(p))))
+        if empty:
+            raise ValueError(
+                f"{empty} of {p.size} allocated subcarriers carry no power: the allocation does not "
+                "match the capture (give the right one, or let it be found: allocation 'auto')"
+            )
+
+
+def _subset(groups: list[Group], t_count: int) -> npt.NDArray[np.int64]:
+    """Up to 48 measured rows spread over the capture, plus up to 32 DM-RS rows."""
+    used = np.zeros(t_count, bool)
+    dmrs = np.zeros(t_count, bool)
+    for g in groups:
+        rows = np.ones(t_count, bool) if g.mask is None else g.mask.any(axis=1)
+        used |= rows
+        if g.dmrs:
+            dmrs |= rows
+
+    def spread(idx: npt.NDArray[np.int64], k: int) -> npt.NDArray[np.int64]:
+        return idx[np.unique(np.linspace(0, idx.size - 1, min(idx.size, k)).round().astype(np.int64))]
+
+    picked = [spread(np.flatnonzero(used), _SUBSET_ROWS)]
+    if dmrs.any():
+        picked.append(spread(np.flatnonzero(dmrs), _SUBSET_DMRS_ROWS))
+    return np.unique(np.concatenate(picked))
+
+
+def _rms(sums: Sums, sel: list[int]) -> float:
+    err = float(sums.error[sel].sum())
+    ref = float(sums.reference[sel].sum())
+    return 100.0 * math.sqrt(err / ref) if ref > 0 else math.nan
 
 
 def evm(
@@ -141,13 +243,15 @@ def evm(
     sample_rate_hz: float,
     scs_hz: float,
     n_rb: int,
-    modulation: str,
+    modulation: str | None = None,
     reference: npt.ArrayLike | None = None,
     *,
+    allocation: Sequence[Allocation] | Literal["auto"] | None = None,
+    frame_slots: int = 1,
     bandwidth_hz: float | None = None,
     window_samples: int | None = None,
 ) -> EvmResult:
-    """EVM of a fully allocated single-modulation NR carrier (TS 38.104 Annex B, simplified).
+    """EVM of an NR downlink carrier over its PDSCH allocations (TS 38.104 Annex B, simplified).
 
     Parameters
     ----------
@@ -158,13 +262,20 @@ def evm(
     scs_hz : float
         Subcarrier spacing, Hz.
     n_rb : int
-        Resource blocks; all 12 N_RB subcarriers carry ``modulation``.
-    modulation : str
-        ``"QPSK"``, ``"16QAM"``, ``"64QAM"`` or ``"256QAM"``.
+        Resource blocks of the carrier (12 N_RB subcarriers).
+    modulation : str, optional
+        ``"QPSK"``, ``"16QAM"``, ``"64QAM"`` or ``"256QAM"``. Without ``allocation``: every PRB of
+        every symbol carries it. With ``allocation``: only the allocations of this modulation are
+        measured (ValueError if none carries it).
     reference : array_like, complex, shape (n_ref, 12 N_RB), optional
-        Transmitted symbols of consecutive OFDM symbols, row 0 being symbol 0 of a slot; treated
-        as cyclic (a test-model frame repeats). The row matching the first captured symbol is found
-        by correlation. Absent: decision-directed.
+        Transmitted symbols (DM-RS included, zero where nothing is sent) of consecutive OFDM
+        symbols, row 0 being symbol 0 of a slot; cyclic (a test-model frame repeats). The row
+        matching the first captured symbol is found by correlation. Absent: decision-directed.
+    allocation : sequence of Allocation, or ``"auto"``, optional
+        The PDSCH allocations of the slot pattern (the test model), or ``"auto"`` to find them
+        from the energy of the grid and detect their modulations.
+    frame_slots : int
+        Slots after which the allocation pattern repeats (for allocations with ``slots``).
     bandwidth_hz : float, optional
         Channel bandwidth, Hz; only used to pick W for 25 MHz channels.
     window_samples : int, optional
@@ -177,12 +288,14 @@ def evm(
     Raises
     ------
     ValueError
-        For an unsupported modulation, a sample rate that is not N x SCS, 12 N_RB > N, no Annex B
-        window for N, a reference of the wrong width, or a capture without two complete symbols.
+        One line, for the bad input listed in the module docstring, an unsupported modulation, no
+        Annex B window for N, or a reference of the wrong width.
     """
-    key = normalise_name(modulation)
-    if key not in DECISION_DIRECTED_LIMIT_PCT:
+    key = None if modulation is None else normalise_name(modulation)
+    if key is not None and key not in DECISION_DIRECTED_LIMIT_PCT:
         raise ValueError(f"EVM supports {', '.join(DECISION_DIRECTED_LIMIT_PCT)}, got {modulation!r}")
+    if allocation is None and key is None:
+        raise ValueError("EVM needs a modulation, the allocations, or allocation 'auto'")
     if int(n_rb) != n_rb or n_rb < 1:
         raise ValueError(f"n_rb must be a positive integer, got {n_rb!r}")
     n_rb = int(n_rb)
@@ -190,7 +303,14 @@ def evm(
     n = fft_size_for(sample_rate_hz, scs_hz)
     n_sc = 12 * n_rb
     if n_sc > n:
-        raise ValueError(f"{n_rb} RB ({n_sc} subcarriers) do not fit an FFT of {n}")
+        raise ValueError(
+            f"{n_rb} RB ({n_sc} subcarriers) do not fit an FFT of {n}: a sample rate of "
+            f"{sample_rate_hz / 1e6:g} MHz cannot hold the carrier (at least {n_sc * scs_hz / 1e6:g} MHz)"
+        )
+    slot = round(sample_rate_hz * 1e-3 / 2 ** mu_from_scs(scs_hz))
+    if x.size < slot:
+        raise ValueError(f"the capture of {x.size} samples is shorter than one slot ({slot} samples)")
+    _check_signal(x)
     ref_all: npt.NDArray[np.complexfloating] | None = None
     if reference is not None:
         ref_all = np.asarray(reference)
@@ -206,50 +326,65 @@ def evm(
         raise ValueError(f"window_samples must be within the CP (0..{sync.cp_normal}), got {w}")
     advances = ((sync.cp_normal + w + 1) // 2, (sync.cp_normal - w) // 2)  # low, high position
 
-    ref_rows = None
-    ref_offset = None
-    slot_shift = 0
-    results: list[Equalised] = []
-    y = np.empty((sync.n_symbols, n_sc), dtype=np.complex64)  # reused for both positions
-    for advance in advances:
-        demodulate(x, sync, n_rb, advance, sync.cp_freq_error_hz, out=y)
-        if not results:
-            require_full_allocation(y)
-        if ref_all is not None and ref_rows is None:
-            ref_rows, ref_offset = _align_reference(y, ref_all)
-            slot_shift = (ref_offset - int(sync.seq[0])) % SYMBOLS_PER_SLOT
-        # the high position reuses the low position's equalizer (see the module docstring)
-        results.append(
-            equalise(y, key, ref_all, ref_rows, start=results[0] if results else None, update=False)
-        )
+    y = demodulate(x, sync, n_rb, advances[0], sync.cp_freq_error_hz)
+    ref_rows = ref_offset = None
+    if ref_all is not None:
+        ref_rows, ref_offset = _align_reference(y, ref_all)
+    layout = _layout(y, sync, n_rb, key, allocation, frame_slots, ref_offset)
+    groups, index = _groups(layout)
+    _check_power(y, groups)
+    known = None if ref_all is None or ref_rows is None else ref_all[ref_rows].astype(np.complex64)
+    state, groups = estimate(y, groups, known, _subset(groups, y.shape[0]))
+    allocations = tuple(
+        replace(layout.allocations[i], modulation=g.modulation)
+        for g, i in zip(groups, index, strict=True)
+        if i >= 0
+    )
+    data = [j for j, g in enumerate(groups) if not g.dmrs]
+    found = sorted({str(groups[j].modulation) for j in data}, key=list(DECISION_DIRECTED_LIMIT_PCT).index)
+    if key is not None and key not in found:
+        raise ValueError(f"no allocation carries {key} (found: {', '.join(found)})")
+    measured = [j for j in data if key is None or groups[j].modulation == key]
+
+    positions = [measure(y, groups, state, known)]
+    demodulate(x, sync, n_rb, advances[1], sync.cp_freq_error_hz, out=y)
+    positions.append(measure(y, groups, state, known))
     del y
 
+    rms = [_rms(p, measured) for p in positions]
+    by_mod = {
+        m: max(_rms(p, [j for j in measured if groups[j].modulation == m]) for p in positions)
+        for m in found
+        if key is None or m == key
+    }
+    rows_used = np.flatnonzero(positions[0].reference[measured].sum(axis=0) > 0)
+    slot_shift = (layout.first_row - int(sync.seq[0])) % SYMBOLS_PER_SLOT
     slot_id = (sync.seq + slot_shift) // SYMBOLS_PER_SLOT
     ids, counts = np.unique(slot_id, return_counts=True)
     complete = ids[counts == SYMBOLS_PER_SLOT]
     if complete.size == 0:  # no whole slot captured (short, or straddling two): the partial ones
         complete = ids
-    rms = []
     per_slot = []
-    for r in results:
-        rms.append(100.0 * math.sqrt(float(r.error_power.sum()) / float(r.ref_power.sum())))
-        err = np.bincount(slot_id - slot_id[0], weights=r.error_power)
-        pw = np.bincount(slot_id - slot_id[0], weights=r.ref_power)
+    for p in positions:
+        err = np.bincount(slot_id - slot_id[0], weights=p.error[measured].sum(axis=0))
+        pw = np.bincount(slot_id - slot_id[0], weights=p.reference[measured].sum(axis=0))
         sel = complete - slot_id[0]
+        sel = sel[pw[sel] > 0]
         per_slot.append(100.0 * np.sqrt(err[sel] / pw[sel]))
     worst_slots = np.maximum(per_slot[0], per_slot[1])
     evm_pct = max(rms)
     freq = sync.cp_freq_error_hz + phase_slope_hz(
-        results[0].common_phase, sync.useful_start, sync.sample_rate_hz
+        positions[0].theta[rows_used], sync.useful_start[rows_used], sync.sample_rate_hz
     )
     decision_directed = ref_all is None
     reliable = (
-        math.isfinite(evm_pct)
+        all(math.isfinite(v) for v in (evm_pct, *by_mod.values()))
         and sync.cp_correlation >= MIN_CP_CORRELATION
-        and not (decision_directed and evm_pct > DECISION_DIRECTED_LIMIT_PCT[key])
+        and not (decision_directed and any(v > DECISION_DIRECTED_LIMIT_PCT[m] for m, v in by_mod.items()))
     )
     return EvmResult(
         evm_rms_pct=evm_pct,
+        evm_by_modulation_pct=by_mod,
         evm_per_slot_pct=tuple(float(v) for v in worst_slots),
         evm_low_pct=rms[0],
         evm_high_pct=rms[1],
@@ -259,10 +394,47 @@ def evm(
         first_symbol_in_half_subframe=int(sync.l_half[0]),
         window_samples=w,
         fft_size=n,
-        modulation=key,
+        modulation=",".join(by_mod),
         decision_directed=decision_directed,
         reliable=reliable,
-        n_symbols=sync.n_symbols,
+        n_symbols=int(rows_used.size),
         reference_offset_symbols=ref_offset,
         cp_correlation=sync.cp_correlation,
+        allocations=allocations,
+        used_symbols=tuple(int(t) for t in rows_used),
     )
+
+
+def _layout(
+    y: npt.NDArray[np.complex64],
+    sync: object,
+    n_rb: int,
+    key: str | None,
+    allocation: Sequence[Allocation] | Literal["auto"] | None,
+    frame_slots: int,
+    ref_offset: int | None,
+) -> Layout:
+    """The layout of the captured symbols (see step 3 of the module docstring)."""
+    from fivegbench.reduce.ofdm_sync import OfdmSync
+
+    assert isinstance(sync, OfdmSync)
+    if allocation is None:  # every PRB of every symbol: a symbol is empty when its power is
+        power = np.einsum("tk,tk->t", y.view(np.float32), y.view(np.float32))
+        occupied = power > float(power.max()) * 10 ** (-OCCUPIED_BELOW_PEAK_DB / 10)
+        first = int(sync.l_half[0])
+        full = [Allocation((range(n_rb),), tuple(range(SYMBOLS_PER_SLOT)), key)]
+        return allocation_layout(full, n_rb, y.shape[0], first, 1, occupied)
+    states = prb_states(y)
+    if isinstance(allocation, str):
+        if allocation != "auto":
+            raise ValueError(f"allocation must be a list of Allocation or 'auto', got {allocation!r}")
+        return detect_layout(y)
+    allocations = list(allocation)
+    period = SYMBOLS_PER_SLOT * frame_slots
+    if ref_offset is not None:
+        first_row = ref_offset % period
+    else:
+        per_half = symbols_per_half_subframe(mu_from_scs(sync.scs_hz))
+        candidates = np.arange(int(sync.l_half[0]), period, per_half, dtype=np.int64)
+        first_row = align_pattern(allocations, n_rb, states, candidates, frame_slots)
+    return allocation_layout(allocations, n_rb, y.shape[0], first_row, frame_slots, occupied_symbols(states))

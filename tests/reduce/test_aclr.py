@@ -158,6 +158,7 @@ def test_covered_only_leaves_out_channels_beyond_the_span():
     trace = np.full(freqs.shape, -60.0)
     result = aclr(freqs, trace, 10e3, 1.0, 0.0, 10e6, 9.36e6, covered_only=True)
     assert [c.name for c in result.adjacent] == ["lower1", "upper1"]
+    assert result.not_covered == ("lower2", "upper2")
     assert result.adjacent[0].aclr_db == pytest.approx(0.0, abs=1e-9)  # flat spectrum
     with pytest.raises(ValueError, match="lower2"):
         aclr(freqs, trace, 10e3, 1.0, 0.0, 10e6, 9.36e6)
