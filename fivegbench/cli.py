@@ -419,6 +419,11 @@ def bench_safe(obj: dict[str, Any], bench_path: Path | None) -> None:
 )
 @click.option("--bs-class", type=click.Choice(sorted(BS_CLASSES)), default="wa", show_default=True)
 @click.option("--band", help="Operating band for sem (default: from the centre frequency).")
+@click.option(
+    "--allocation",
+    type=click.Choice(["auto"]),
+    help="For evm: find the PDSCH allocations (PRBs, symbols, modulation) from the signal's energy.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 @click.pass_obj
 def analyze(
@@ -431,9 +436,14 @@ def analyze(
     category: str,
     bs_class: str,
     band: str | None,
+    allocation: str | None,
     as_json: bool,
 ) -> None:
-    """Analyze a SigMF I/Q capture: power, aclr, obw, sem, evm or freq-error."""
+    """Analyze a SigMF I/Q capture: power, aclr, obw, sem, evm or freq-error.
+
+    Powers are dBm when the capture carries the fivegbench absolute scale, else dBFS. Exit 0;
+    1 when a mask check (sem) fails or cannot be decided; 2 for bad input.
+    """
     from fivegbench import units
     from fivegbench.analyze import Options, carrier_for
 
@@ -448,18 +458,21 @@ def analyze(
         recording = read_capture(capture)
     try:
         carrier = carrier_for(recording, bandwidth_hz, scs_hz)
-        options = Options(modulation and modulation.lower(), category.upper(), bs_class, band)
+        options = Options(modulation and modulation.lower(), category.upper(), bs_class, band, allocation)
         result = ANALYSES[what](recording, carrier, options)
     except ValueError as exc:
         if obj["debug"]:
             raise
         _fail(FivegbenchError(f"{capture}: {exc}"), EXIT_INVALID)
+    from fivegbench import readout
+
+    for caveat in readout.caveats(result):
+        click.echo(f"{capture}: {caveat}", err=True)
     if as_json:
         click.echo(json.dumps(_finite(result)))
     else:
-        for key, value in result.items():
-            click.echo(f"{key:<26} {value}")
-    if result.get("pass") is False:
+        click.echo("\n".join(readout.lines(result)))
+    if "pass" in result and result["pass"] is not True:  # as `run`: fail or undecided is not a pass
         sys.exit(1)
 
 
