@@ -5,6 +5,8 @@
 Prints a table: figure, ours, baseline (the model), ratio, target, ok/FAIL. Exits 1 if a target
 is missed, 2 if the emulator cannot run here. Targets (issue #7, Performance):
   iperf3 TCP through the emulator at 10, 100, 500, 1000, 1500 Mbit/s     measured/model within ±3 %
+    (the model's rate is of IP packets; iperf3 counts TCP payload, so the baseline is the rate
+    times the payload share of the emulator's packets: 1448/1500 below 20 Mbit/s, else ~0.999)
   CPU of the emulator's threads while carrying that traffic              < 1 core
   median added one-way delay (irtt) vs the model's 5 ms, each direction  within ±0.2 ms
 The added delay is the median one-way delay with the model's delay minus the median with none,
@@ -28,9 +30,21 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from fivegbench.sim.link import LinkEmulator, LinkState, available, constant
+from fivegbench.sim.link import FAST_ABOVE_BPS, MTU, SLOW_MTU, LinkEmulator, LinkState, available, constant
 
 Row = tuple[str, float, float, str, bool]
+TCP_IP_HEADERS = 52
+"""Bytes of IPv4 (20) + TCP (20) + timestamp option (12) headers in every segment: the model's
+rate is of IP packets, iperf3 reports TCP payload."""
+
+
+def tcp_payload_mbps(mbps: float) -> float:
+    """What iperf3 can report through a link of ``mbps`` of IP packets: the payload share of the
+    packets the emulator's sender uses at that rate (1500-byte packets below 20 Mbit/s)."""
+    mtu = MTU if mbps * 1e6 > FAST_ABOVE_BPS else SLOW_MTU
+    return mbps * (mtu - TCP_IP_HEADERS) / mtu
+
+
 RATES_MBPS = (10, 100, 500, 1000, 1500)
 DELAY_S = 0.005
 RATE_TOLERANCE = 0.03
@@ -103,9 +117,10 @@ def emulator_figures() -> list[Row]:
     for mbps, reverse in runs:
         measured, cores = tcp_rate(mbps, reverse)
         cpu.append((cores, mbps, reverse))
-        ok = abs(measured / mbps - 1) <= RATE_TOLERANCE
-        name = f"TCP {'downlink' if reverse else 'uplink'} {mbps} Mbit/s (Mbit/s)"
-        rows.append((name, measured, float(mbps), "±3 % of model", ok))
+        expected = tcp_payload_mbps(mbps)
+        ok = abs(measured / expected - 1) <= RATE_TOLERANCE
+        name = f"TCP {'downlink' if reverse else 'uplink'} {mbps} Mbit/s (payload, Mbit/s)"
+        rows.append((name, measured, expected, "±3 % of model", ok))
     cores, mbps, reverse = max(cpu)
     rows.append(
         (
@@ -166,8 +181,13 @@ def harness_figures() -> list[Row]:
     def stamp(line: str) -> float:
         return datetime.strptime(line.split("  ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
-    starts = [stamp(x) for x in lines if re.search(r"  traffic  >  .*iperf3 --json", x)]
-    ends = [stamp(x) for x in lines if re.search(r"  traffic  <  exit ", x)]
+    starts: list[float] = []
+    ends: list[float] = []  # the exit of each iperf3 test (not of the version queries at connect)
+    for line in lines:
+        if re.search(r"  traffic  >  .*iperf3 --json", line):
+            starts.append(stamp(line))
+        elif re.search(r"  traffic  <  exit ", line) and len(ends) < len(starts):
+            ends.append(stamp(line))
     gaps = [b - a for a, b in zip(ends, starts[1:], strict=False)]
     tool_s = [b - a for a, b in zip(starts, ends, strict=False)]
     first, last = starts[0], ends[-1]
