@@ -121,7 +121,8 @@ _DECLARED = (
         roles=_RF_ROLES,
         values={"channel_power": "dBm"}
         | {f"aclr_{name}": "dB" for name in _ADJACENT}
-        | {f"adjacent_{name}_density": "dBm/MHz" for name in _ADJACENT},
+        | {f"adjacent_{name}_density": "dBm/MHz" for name in _ADJACENT}
+        | {f"instrument_aclr_{name}": "dB" for name in _ADJACENT},  # the analyzer's own, beside ours
         measure="fivegbench.measure.rf:rf_aclr",
         presets={"3gpp": Preset(presets.rf_aclr_3gpp, _rf_aclr_arguments)},
     ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -17,6 +18,9 @@ import yaml
 
 from fivegbench.drivers.gnb.console import GnbConsole
 from fivegbench.drivers.gnb.profile import load_profile
+from fivegbench.sim.analyzer import SimFsw
+from fivegbench.sim.scpi import ScpiServer
+from fivegbench.sim.world import World
 from fivegbench.transport.scripted import ScriptedTransport
 from tests.conformance.interlock import RfInterlock, RfNotAllowed
 from tests.sim.consoleclient import rf_state
@@ -82,11 +86,51 @@ def outcomes(suite: ET.Element) -> tuple[int, dict[str, str], int]:
     return int(suite.get("tests", "0")), skipped, failed
 
 
+def scpi_errors(resource: str) -> list[str]:
+    """Drain an instrument's error queue over a raw socket (``TCPIP::host::port::SOCKET``)."""
+    host, port = resource.split("::")[1:3]
+    entries: list[str] = []
+    with socket.create_connection((host, int(port)), timeout=10) as link:
+        reader = link.makefile("rb")
+        while len(entries) < 20:
+            link.sendall(b"SYST:ERR?\n")
+            entry = reader.readline().decode().strip()
+            if entry.split(",")[0] in ("0", "+0"):
+                return entries
+            entries.append(entry)
+    return entries
+
+
 def test_the_conformance_tests_pass_on_the_simulated_bench(lab_bench_file, tmp_path):
     suite, sent, output = run_conformance(lab_bench_file, tmp_path, "--allow-rf")
     assert outcomes(suite) == (EXPECTED_TESTS, {}, 0), output
+    # every command the run sent was one the analyzer accepts: nothing left in its queue (the
+    # simulators answer -113 to what the real instruments reject, e.g. FORM:BORD on an FSW)
+    instruments = yaml.safe_load(lab_bench_file.read_text())["instruments"]
+    assert scpi_errors(instruments["analyzer"]["resource"]) == []
     assert sent.count("gnb  >  rf on") == 2  # once by each of the 2 RF tests, by no other test
     assert rf_state(yaml.safe_load(lab_bench_file.read_text())["instruments"]["gnb"]["resource"]) == "OFF"
+
+
+KEYSIGHT_BENCH = ROOT / "instruments/benches/sim-keysight.yaml"
+
+
+def test_a_conformance_run_on_the_keysight_bench_leaves_the_n9030b_queue_empty(tmp_path):
+    """The same for the N9030B personality (its bench: analyzer, gNB, SCPI attenuator)."""
+    keysight = yaml.safe_load(KEYSIGHT_BENCH.read_text())
+    with sim_serve(KEYSIGHT_BENCH, ("analyzer", "gnb", "attenuator")) as resources:
+        bench = write_bench(tmp_path, resources)
+        lab = yaml.safe_load(bench.read_text())
+        for role in ("analyzer", "attenuator"):  # the Keysight bench's instruments, served above
+            lab["instruments"][role] = keysight["instruments"][role] | {"resource": resources[role]}
+        for role in ("ue", "traffic"):
+            lab["instruments"].pop(role, None)
+        bench.write_text(yaml.safe_dump(lab, sort_keys=False))
+        suite, _, output = run_conformance(bench, tmp_path, "--allow-rf")
+        tests, skipped, failed = outcomes(suite)
+        assert (skipped, failed) == ({}, 0), output
+        assert tests == 28, output  # the N9030B declares 12 settings (average type)
+        assert scpi_errors(resources["analyzer"]) == []
 
 
 def test_without_allow_rf_the_rf_tests_skip_and_rf_is_never_switched_on(lab_bench_file, tmp_path):
@@ -138,3 +182,16 @@ def test_the_interlock_once_allowed_passes_rf_on_and_everything_else():
         interlock.rf_allowed = True
         gnb.rf_on()
     assert transport.sent == ["rf off", "rf on"]
+
+
+def test_the_queue_check_sees_what_a_real_fsw_rejects():
+    """The check above can fail: FORM:BORD, which an FSW does not have, stays in the queue."""
+    server = ScpiServer(SimFsw(World()))
+    server.start()
+    try:
+        host, port = server.resource.split("::")[1:3]
+        with socket.create_connection((host, int(port)), timeout=10) as link:
+            link.sendall(b"FORM REAL,32;:FORM:BORD NORM\n")
+        assert scpi_errors(server.resource) == ['-113,"Undefined header;FORM:BORD"']
+    finally:
+        server.stop()

@@ -35,7 +35,11 @@ def _points_for(span_hz: float, rbw_hz: float) -> int:
     return min(max(points, 101), MAX_POINTS)
 
 
-def _acquire(ctx: MeasureContext, step: Any, default_span_hz: float) -> tuple[Trace, float]:
+def _acquire(
+    ctx: MeasureContext, step: Any, default_span_hz: float, acp_spacing_hz: float | None = None
+) -> tuple[Trace, float, dict[str, float]]:
+    """The trace, the path loss and, with ``acp_spacing_hz``, the analyzer's own ACLR of the same
+    sweep (an independent second method), by adjacent channel name."""
     analyzer = role(ctx, "analyzer", step.kind)
     cell = step.cell
     loss = ctx.bench.bench.rf_path.loss_db(cell.center_frequency)
@@ -43,8 +47,13 @@ def _acquire(ctx: MeasureContext, step: Any, default_span_hz: float) -> tuple[Tr
     rbw = float(step.params.get("rbw", DEFAULT_RBW_HZ))
     points = int(step.params.get("points", _points_for(span, rbw)))
     reference = cell.tx_power - loss + REFERENCE_HEADROOM_DB
+    own: dict[str, float] = {}
+    if acp_spacing_hz is not None:
+        analyzer.setup_acp(config_bandwidth_hz(cell.bandwidth, cell.scs), acp_spacing_hz)
     trace = analyzer.acquire(cell.center_frequency, span, rbw, 10 * rbw, points, reference)
-    return trace, loss
+    if acp_spacing_hz is not None:
+        own = dict(zip(("lower1", "upper1", "lower2", "upper2"), analyzer.instrument_aclr_db(), strict=True))
+    return trace, loss, own
 
 
 def _save(ctx: MeasureContext, step: Any, trace: Trace) -> str:
@@ -82,14 +91,14 @@ def _conditions(trace: Trace, loss: float, config_bw: float) -> dict[str, Any]:
 
 
 def _overload(trace: Trace) -> str | None:
-    return "analyzer RF input overloaded during the sweep" if trace.overload else None
+    return f"analyzer overload during the sweep: {', '.join(trace.overload)}" if trace.overload else None
 
 
 def rf_power(ctx: MeasureContext, step: Any) -> Outcome:
     """Channel power over BW_Config = N_RB*12*SCS (TS 38.104 Table 5.3.2-1), at the connector."""
     cell = step.cell
     config_bw = config_bandwidth_hz(cell.bandwidth, cell.scs)
-    trace, loss = _acquire(ctx, step, default_span_hz=2 * cell.bandwidth)
+    trace, loss, _ = _acquire(ctx, step, default_span_hz=2 * cell.bandwidth)
     at_analyzer = channel_power_dbm(
         trace.freqs_hz, trace.power_dbm, trace.rbw_hz, trace.enbw_factor, cell.center_frequency, config_bw
     )
@@ -107,7 +116,7 @@ def rf_aclr(ctx: MeasureContext, step: Any) -> Outcome:
     config_bw = config_bandwidth_hz(cell.bandwidth, cell.scs)
     # wide enough for the 2nd adjacent channels' outer edges, plus a margin
     span = 4 * cell.bandwidth + config_bw + 0.2 * cell.bandwidth
-    trace, loss = _acquire(ctx, step, default_span_hz=span)
+    trace, loss, own = _acquire(ctx, step, default_span_hz=span, acp_spacing_hz=cell.bandwidth)
     result = aclr(
         trace.freqs_hz,
         trace.power_dbm,
@@ -123,6 +132,9 @@ def rf_aclr(ctx: MeasureContext, step: Any) -> Outcome:
         values[f"adjacent_{channel.name}_density"] = Value(
             round(channel.density_dbm_per_mhz + loss, 3), "dBm/MHz"
         )
+    for name, value in own.items():
+        if math.isfinite(value):  # a channel the analyzer did not measure is left out, never NaN
+            values[f"instrument_aclr_{name}"] = Value(round(value, 3), "dB")
     return Outcome(
         values=values,
         conditions=_conditions(trace, loss, config_bw),
@@ -134,7 +146,7 @@ def rf_aclr(ctx: MeasureContext, step: Any) -> Outcome:
 def rf_obw(ctx: MeasureContext, step: Any) -> Outcome:
     """Occupied bandwidth: the 99 % power bandwidth of the swept spectrum (TS 38.104 §6.6.2)."""
     cell = step.cell
-    trace, loss = _acquire(ctx, step, default_span_hz=2 * cell.bandwidth)
+    trace, loss, _ = _acquire(ctx, step, default_span_hz=2 * cell.bandwidth)
     result = occupied_bandwidth(trace.freqs_hz, trace.power_dbm, trace.rbw_hz, trace.enbw_factor)
     config_bw = config_bandwidth_hz(cell.bandwidth, cell.scs)
     return Outcome(
@@ -158,7 +170,7 @@ def rf_sem(ctx: MeasureContext, step: Any) -> Outcome:
     lower, upper = mask.offset_max_hz(cell.center_frequency, cell.bandwidth)
     widest_filter = max(segment.measurement_bandwidth_hz for segment in mask.segments)
     span = min(cell.bandwidth + 2 * (max(lower, upper) + widest_filter), MAX_SEM_SPAN_HZ)
-    trace, loss = _acquire(ctx, step, default_span_hz=span)
+    trace, loss, _ = _acquire(ctx, step, default_span_hz=span)
     at_connector = trace.power_dbm + loss  # the mask applies at the antenna connector
     result = spectrum_emission_mask(
         trace.freqs_hz,

@@ -8,7 +8,18 @@ Behaviour modelled on the FSW (instrument-comms.md §3.2), with the simplificati
 
 * ``*RST``: centre 13.25 GHz, full span (0–26.5 GHz), RBW/VBW auto (3 MHz), 1001 points,
   reference level 0 dBm with auto attenuation (10 dB), detector auto peak, continuous sweep,
-  ASCII format, little-endian REAL byte order (R&S ``NORMal``).
+  ASCII format. REAL,32 is always little-endian: the FSW has no ``FORMat:BORDer`` (its FORMat
+  subsystem is DATA, DEXPort, DIMPort in R&S's RsFsw command list), so it is -113 here too.
+* ``BANDwidth`` and its SCPI alias ``BWIDth`` are both accepted, as on the FSW.
+* Status: ``STATus:QUEStionable:POWer`` bit 0 (1) RF overload, from the physics; IF overload
+  (bit 2) and the input protection (bit 3, RF input disconnected) are not modelled. CONDition is
+  the last completed sweep (live in continuous mode); EVENt latches each overloaded sweep until it
+  is read or ``*CLS``.
+* Markers 1–16 in window 1 (``CALC:MARK:MAX``, ``X``, ``Y?``, ``STATe``) and the ACLR function
+  (``CALC:MARK:FUNC:POW:SEL ACP``, ``[SENS:]POW:ACH:...``, ``CALC:MARK:FUNC:POW:RES? ACP``) work
+  on the last trace (:mod:`fivegbench.sim.acp`). Model choices [U]: X?/Y? of a marker that is off
+  and RES? with the power function off are -221; the ACP channel defaults are 14 kHz wide at
+  20 kHz spacing; only ACPower and CPOWer are simulated.
 * Couplings (model assumptions): auto RBW = span/100 rounded up in a 1-3 sequence, clipped to
   1 Hz … 3 MHz; auto VBW = RBW; auto attenuation = clip(5·ceil((ref + 10)/5), 0, 70) dB;
   auto sweep time as in :func:`fivegbench.sim.spectrum.auto_sweep_time_s`.
@@ -30,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from fivegbench.sim.acp import AcpSetup, acp_powers_dbm, nearest_index, peak_index
 from fivegbench.sim.faults import Faults
 from fivegbench.sim.scpi import (
     Context,
@@ -69,6 +81,16 @@ POINTS_RANGE = (101, 100001)
 SWEEP_TIME_RANGE_S = (1e-6, 16000.0)
 DETECTORS = ("RMS", "APEak", "POSitive", "NEGative", "SAMPle", "AVERage")
 TRACES = 6
+MARKERS = 16
+#: STATus:QUEStionable:POWer bit 0: RF overload (FSW user manual status-register table).
+QUES_POWER_RF_OVERLOAD = 1
+ACP_PAIRS_MAX = 12
+POWER_FUNCTIONS = ("ACPower", "CPOWer")  # of CALC:MARK:FUNC:POW:SEL, the ones simulated
+
+
+def default_acp() -> AcpSetup:
+    """The FSW's ACLR channel setup after ``*RST`` [U]: 14 kHz channels, 20 kHz spacing, 1 pair."""
+    return AcpSetup(14e3, [20e3 * (k + 1) for k in range(ACP_PAIRS_MAX)], [14e3] * ACP_PAIRS_MAX, 1)
 
 
 def auto_rbw_hz(span_hz: float) -> float:
@@ -192,13 +214,35 @@ class SimFsw(ScpiEngine):
         self.settings = FswSettings()
         self._result: SweepResult | None = None
         self._sweeps = 0
+        self._events: dict[str, int] = {}  # questionable register -> latched EVENt bits
+        self._status_masks: dict[str, int] = {}  # ENABle / PTRansition / NTRansition as written
+        self._reset_functions()
         self._register()
 
     # -- state -----------------------------------------------------------------------------
     def preset(self) -> None:
-        """``*RST``: default settings, no trace data."""
+        """``*RST``: default settings, no trace data, markers and the power function off."""
         self.settings = FswSettings()
         self._result = None
+        self._reset_functions()
+
+    def _reset_functions(self) -> None:
+        self._markers: dict[int, float] = {}  # marker on -> its frequency, Hz
+        self.power_function: str | None = None  # ACP or CPOW while the power function is on
+        self.acp = default_acp()
+        self.acp_relative = True
+
+    def clear_status(self) -> None:
+        super().clear_status()
+        self._events = {}
+
+    def questionable_bits(self, overload: bool) -> dict[str, int]:
+        """The questionable registers' condition bits for a sweep (register node -> bits)."""
+        return {"POWer": QUES_POWER_RF_OVERLOAD if overload else 0}
+
+    def _latch(self, overload: bool) -> None:
+        for register, bits in self.questionable_bits(overload).items():
+            self._events[register] = self._events.get(register, 0) | bits
 
     def _measure(self, scene: RfScene, sweep: SweepSettings) -> SweepResult:
         self._sweeps += 1
@@ -206,7 +250,9 @@ class SimFsw(ScpiEngine):
             seed = self.world.seed
         rng = np.random.default_rng([seed, self._sweeps])
         trace = swept_trace(scene, sweep, rng).astype(np.float32)
-        return SweepResult(sweep, trace, is_overloaded(scene, sweep.attenuation_db))
+        overload = is_overloaded(scene, sweep.attenuation_db)
+        self._latch(overload)
+        return SweepResult(sweep, trace, overload)
 
     def _start_sweep(self) -> None:
         scene = RfScene.from_world(self.world)
@@ -234,15 +280,16 @@ class SimFsw(ScpiEngine):
         self.command("INITiate:CONTinuous", self._boolean("continuous"))
         self.command("INITiate[:IMMediate]", self._init, args=(0, 0), query_args=None)
         self._register_frequency()
-        self.command(
-            "[SENSe:]BANDwidth[:RESolution]",
-            self._numeric("effective_rbw_hz", self._set_rbw, "HZ", RBW_RANGE_HZ),
-        )
-        self.command("[SENSe:]BANDwidth[:RESolution]:AUTO", self._boolean("rbw_auto"))
-        self.command(
-            "[SENSe:]BANDwidth:VIDeo", self._numeric("effective_vbw_hz", self._set_vbw, "HZ", VBW_RANGE_HZ)
-        )
-        self.command("[SENSe:]BANDwidth:VIDeo:AUTO", self._boolean("vbw_auto"))
+        for root in ("BANDwidth", "BWIDth"):  # BWIDth is the SCPI alias the FSW accepts too
+            self.command(
+                f"[SENSe:]{root}[:RESolution]",
+                self._numeric("effective_rbw_hz", self._set_rbw, "HZ", RBW_RANGE_HZ),
+            )
+            self.command(f"[SENSe:]{root}[:RESolution]:AUTO", self._boolean("rbw_auto"))
+            self.command(
+                f"[SENSe:]{root}:VIDeo", self._numeric("effective_vbw_hz", self._set_vbw, "HZ", VBW_RANGE_HZ)
+            )
+            self.command(f"[SENSe:]{root}:VIDeo:AUTO", self._boolean("vbw_auto"))
         self.command("DISPlay[:WINDow#]:TRACe#:Y[:SCALe]:RLEVel", self._ref_level)
         self.command(
             "INPut:ATTenuation",
@@ -257,11 +304,52 @@ class SimFsw(ScpiEngine):
         )
         self.command("[SENSe:]SWEep:TIME:AUTO", self._boolean("sweep_time_auto"))
         self.command("FORMat[:DATA]", self._format, args=(1, 2))
-        self.command("FORMat:BORDer", self._byte_order)
         self.command("TRACe#[:DATA]", self._trace_data, args=(2, POINTS_RANGE[1] + 1), query_args=(1, 1))
         self.command("TRACe#[:DATA]:X?", self._trace_x, query_args=(1, 1))
-        self.command("STATus:QUEStionable:POWer[:CONDition]?", self._overload)
+        self._register_status()
         self.command("SYSTem:DISPlay:UPDate", self._boolean("display_update"))
+        self._register_markers()
+        self._register_acp()
+
+    def _register_status(self) -> None:
+        for register in self.questionable_bits(False):
+            node = f"STATus:QUEStionable:{register}"
+            self.command(f"{node}:CONDition?", self._condition(register))
+            self.command(f"{node}[:EVENt]?", self._event(register))
+            for part in ("ENABle", "PTRansition", "NTRansition"):  # kept, not used by the model
+                self.command(f"{node}:{part}", self._status_mask(f"{register}:{part}"))
+        self.command("STATus:PRESet", lambda ctx: self._status_masks.clear(), args=(0, 0), query_args=None)
+
+    def _status_mask(self, key: str) -> Handler:
+        def handler(ctx: Context) -> Response:
+            if ctx.is_query:
+                default = 32767 if key.endswith("PTRansition") else 0  # SCPI's STAT:PRES values
+                return str(self._status_masks.get(key, default))
+            self._status_masks[key] = parse_int(ctx.params[0], minimum=0, maximum=65535)
+            return None
+
+        return handler
+
+    def _register_markers(self) -> None:
+        self.command("CALCulate#:MARKer#[:STATe]", self._marker_state)
+        self.command("CALCulate#:MARKer#:MAXimum[:PEAK]", self._marker_peak, args=(0, 0), query_args=None)
+        self.command("CALCulate#:MARKer#:X", self._marker_x)
+        self.command("CALCulate#:MARKer#:Y?", self._marker_y)
+
+    def _register_acp(self) -> None:
+        function = "CALCulate#:MARKer#:FUNCtion:POWer#"
+        self.command(f"{function}:SELect", self._power_select)
+        self.command(f"{function}[:STATe]", self._power_state)
+        self.command(f"{function}:RESult?", self._power_result, query_args=(0, 1))
+        self.command("[SENSe:]POWer:ACHannel:TXCHannel:COUNt", self._acp_tx_count)
+        self.command("[SENSe:]POWer:ACHannel:ACPairs", self._acp_pairs)
+        self.command("[SENSe:]POWer:ACHannel:MODE", self._acp_mode)
+        for root in ("BANDwidth", "BWIDth"):
+            self.command(f"[SENSe:]POWer:ACHannel:{root}[:CHANnel#]", self._acp_tx_bandwidth)
+            self.command(f"[SENSe:]POWer:ACHannel:{root}:ACHannel", self._acp_offset("bandwidths_hz", 0))
+            self.command(f"[SENSe:]POWer:ACHannel:{root}:ALTernate#", self._acp_offset("bandwidths_hz", None))
+        self.command("[SENSe:]POWer:ACHannel:SPACing[:ACHannel]", self._acp_adjacent_spacing)
+        self.command("[SENSe:]POWer:ACHannel:SPACing:ALTernate#", self._acp_offset("spacings_hz", None))
 
     def _register_frequency(self) -> None:
         half = SPAN_MIN_HZ / 2.0
@@ -355,12 +443,6 @@ class SimFsw(ScpiEngine):
         self.settings.ascii_format = kind == "ASC"
         return None
 
-    def _byte_order(self, ctx: Context) -> Response:
-        if ctx.is_query:
-            return "NORM" if self.settings.little_endian else "SWAP"
-        self.settings.little_endian = parse_enum(ctx.params[0], ("NORMal", "SWAPped")) == "NORM"
-        return None
-
     def _trace_data(self, ctx: Context) -> Response:
         trace = self._trace_number(ctx)
         if ctx.is_query:
@@ -402,11 +484,149 @@ class SimFsw(ScpiEngine):
             return np.frombuffer(payload, dtype=dtype).astype(np.float32)
         return np.array([parse_numeric(p, "DBM") for p in params], dtype=np.float32)
 
-    def _overload(self, ctx: Context) -> str:
+    # -- status ----------------------------------------------------------------------------
+    def _overload_now(self) -> bool:
+        """Overload as the CONDition register shows it: live while sweeping continuously."""
         if self.settings.continuous and not self.operation_pending("sweep"):
             attenuation = self.settings.effective_attenuation_db()
-            return str(int(is_overloaded(RfScene.from_world(self.world), attenuation)))
-        return str(int(self._result.overload) if self._result else 0)
+            overload = is_overloaded(RfScene.from_world(self.world), attenuation)
+            self._latch(overload)  # a continuous sweep latches what it sees
+            return overload
+        return self._result.overload if self._result else False
+
+    def _condition(self, register: str) -> Handler:
+        return lambda ctx: str(self.questionable_bits(self._overload_now())[register])
+
+    def _event(self, register: str) -> Handler:
+        def handler(ctx: Context) -> str:
+            self._overload_now()
+            return str(self._events.pop(register, 0))  # cleared on read
+
+        return handler
+
+    # -- markers ---------------------------------------------------------------------------
+    def _window_marker(self, ctx: Context, markers: int = MARKERS) -> int:
+        window, marker = ctx.suffixes[0], ctx.suffixes[1]
+        if window != 1 or not 1 <= marker <= markers:
+            raise ScpiError(-114, f"Header suffix out of range;{ctx.header}")
+        return marker
+
+    def _marker_state(self, ctx: Context) -> Response:
+        marker = self._window_marker(ctx)
+        if ctx.is_query:
+            return format_bool(marker in self._markers)
+        if not parse_bool(ctx.params[0]):
+            self._markers.pop(marker, None)
+        elif marker not in self._markers:
+            self._markers[marker] = self.settings.center_hz
+        return None
+
+    def _marker_peak(self, ctx: Context) -> None:
+        marker = self._window_marker(ctx)
+        result = self.latest()
+        self._markers[marker] = float(result.settings.frequencies_hz[peak_index(result.trace_dbm)])
+
+    def _marker_x(self, ctx: Context) -> Response:
+        marker = self._window_marker(ctx)
+        if ctx.is_query:
+            return format_nr3(self._marker_frequency(marker))
+        start, stop = self.settings.start_hz, self.settings.stop_hz
+        self._markers[marker] = parse_numeric(ctx.params[0], "HZ", minimum=start, maximum=stop)
+        return None
+
+    def _marker_y(self, ctx: Context) -> str:
+        frequency = self._marker_frequency(self._window_marker(ctx))
+        result = self.latest()
+        return format_nr3(float(result.trace_dbm[nearest_index(result.settings.frequencies_hz, frequency)]))
+
+    def _marker_frequency(self, marker: int) -> float:
+        if marker not in self._markers:
+            raise ScpiError(-221, f"Settings conflict;marker {marker} is off")
+        return self._markers[marker]
+
+    # -- channel power and ACLR ------------------------------------------------------------
+    def _power_select(self, ctx: Context) -> Response:
+        self._window_marker(ctx)
+        if ctx.is_query:
+            return self.power_function or "OFF"
+        self.power_function = parse_enum(ctx.params[0], POWER_FUNCTIONS)
+        return None
+
+    def _power_state(self, ctx: Context) -> Response:
+        self._window_marker(ctx)
+        if ctx.is_query:
+            return format_bool(self.power_function is not None)
+        if not parse_bool(ctx.params[0]):
+            self.power_function = None
+        elif self.power_function is None:
+            raise ScpiError(-221, "Settings conflict;select a power measurement first")
+        return None
+
+    def _power_result(self, ctx: Context) -> str:
+        self._window_marker(ctx)
+        wanted = parse_enum(ctx.params[0], POWER_FUNCTIONS) if ctx.params else self.power_function
+        if self.power_function is None or wanted != self.power_function:
+            raise ScpiError(-221, f"Settings conflict;{wanted or 'no'} power measurement is not on")
+        result = self.latest()
+        freqs, rbw = result.settings.frequencies_hz, result.settings.rbw_hz
+        center = (result.settings.start_hz + result.settings.stop_hz) / 2.0
+        tx, offsets = acp_powers_dbm(freqs, result.trace_dbm, rbw, center, self.acp)
+        if wanted == "CPOW":
+            return format_nr3(tx)
+        values = [tx]
+        for pair in offsets:
+            values += [p - tx if self.acp_relative else p for p in pair]
+        return ",".join(format_nr3(v) for v in values)
+
+    def _acp_tx_count(self, ctx: Context) -> Response:
+        if ctx.is_query:
+            return "1"
+        parse_int(ctx.params[0], minimum=1, maximum=1)  # one TX channel: ACPower, not MCACpower
+        return None
+
+    def _acp_pairs(self, ctx: Context) -> Response:
+        if ctx.is_query:
+            return str(self.acp.pairs)
+        self.acp.pairs = parse_int(ctx.params[0], minimum=0, maximum=ACP_PAIRS_MAX)
+        return None
+
+    def _acp_mode(self, ctx: Context) -> Response:
+        if ctx.is_query:
+            return "REL" if self.acp_relative else "ABS"
+        self.acp_relative = parse_enum(ctx.params[0], ("ABSolute", "RELative")) == "REL"
+        return None
+
+    def _acp_tx_bandwidth(self, ctx: Context) -> Response:
+        if ctx.suffixes[0] != 1:
+            raise ScpiError(-114, f"Header suffix out of range;{ctx.header}")
+        if ctx.is_query:
+            return format_nr3(self.acp.tx_bandwidth_hz)
+        self.acp.tx_bandwidth_hz = parse_numeric(ctx.params[0], "HZ", minimum=100.0, maximum=1e9)
+        return None
+
+    def _acp_offset(self, attribute: str, fixed: int | None) -> Handler:
+        """A per-offset list (bandwidths or spacings): ACHannel is offset 0, ALTernate<k> offset k."""
+
+        def handler(ctx: Context) -> Response:
+            index = fixed if fixed is not None else ctx.suffixes[-1]
+            if not 0 <= index < ACP_PAIRS_MAX:
+                raise ScpiError(-114, f"Header suffix out of range;{ctx.header}")
+            values = getattr(self.acp, attribute)
+            if ctx.is_query:
+                return format_nr3(values[index])
+            values[index] = parse_numeric(ctx.params[0], "HZ", minimum=100.0, maximum=2e9)
+            return None
+
+        return handler
+
+    def _acp_adjacent_spacing(self, ctx: Context) -> Response:
+        """The ADJ spacing; changing it rescales the ALT spacings proportionally (as the FSW does)."""
+        spacings = self.acp.spacings_hz
+        if ctx.is_query:
+            return format_nr3(spacings[0])
+        value = parse_numeric(ctx.params[0], "HZ", minimum=100.0, maximum=2e9)
+        self.acp.spacings_hz = [s * value / spacings[0] for s in spacings]
+        return None
 
 
 def serve(

@@ -20,7 +20,10 @@ Header tree (instrument-comms.md §3.1–3.2, Keysight column; ``[:SENSe]`` is o
     :FORMat[:TRACe][:DATA] ASCii|REAL,32|REAL,64        query: ASC,8 | REAL,32 | REAL,64
     :FORMat:BORDer NORMal|SWAPped                      NORMal = big-endian (MSB first), the preset
     :TRACe[:DATA] TRACE1,<data> and :TRACe[:DATA]? TRACE1 (TRACE2..6 hold no data: -230)
-    :STATus:QUEStionable:INTegrity:CONDition?          bit 0 (value 1) = RF input overload
+    :STATus:QUEStionable:INTegrity|POWer[:EVENt]|:CONDition?   INT bit 4 (16) input overload
+    :CALCulate:MARKer<1..12>[:STATe]|:MAXimum|:X|:Y?
+    :CONFigure:ACPower|SANalyzer, :INITiate:ACPower, :FETCh:ACPower?
+    [:SENSe]:ACPower:CARRier[1]:LIST:BANDwidth, :OFFSet[1]:LIST[:FREQuency]|:BANDwidth|:STATe
     :SYSTem:ERRor[:NEXT]?                              +0,"No error" / -113,"Undefined header;…"
 
 Model choices and simplifications (beyond those of SimFsw):
@@ -37,10 +40,18 @@ Model choices and simplifications (beyond those of SimFsw):
   NEGative and SAMPle use the physics' detectors; NORMal (Rosenfell) is modelled as POSitive
   peak, which is what it shows on a signal that rises within each bucket. ``AVER:TYPE:AUTO``
   and trace averaging are not modelled.
-* Overload: reported only in ``STAT:QUES:INT:COND?`` bit 0 (value 1), for the last completed
-  sweep (live in continuous mode): Keysight puts input overload in the questionable integrity
-  register; the bit position is a model choice shared with the KeysightX driver (check your
-  firmware's status-register chapter before relying on it).
+* Overload (X-series status-register tables): ``STAT:QUES:INT`` bit 4 (16) Input Overload, set
+  from the physics as the FSW's RF overload; bit 0 is Signal Summary, never overload. Bit 5
+  (32, Over Range) and ``STAT:QUES:POW`` bit 6 (64, Input Port Overload) exist but are not
+  modelled. CONDition and EVENt behave as on the FSW personality.
+* Markers 1–12 (``:CALC:MARK<n>:MAX``, ``X``, ``Y?``, ``STATe``) on the last trace. The ACP
+  measurement (``:CONF:ACP``, ``:INIT:ACP``, ``:FETC:ACP?``) integrates the last swept trace
+  (:mod:`fivegbench.sim.acp`), not a sweep of its own span and RBW, a simplification. ``:FETC:ACP?``
+  answers 28 values: carrier relative (0 dB) and absolute power twice, then for offsets A–F lower
+  relative, lower absolute, upper relative, upper absolute (indexes 4, 6, 8, 10 are the A/B
+  relative powers, as public lab scripts read them); an offset that is off or off screen is
+  9.91E+37 [U]. ``:CONF:ACP`` restores the ACP defaults [U]: 3.84 MHz carrier, offsets 5–30 MHz,
+  A and B on. ``:READ:ACP?`` is not simulated.
 * A 1-point sweep shows one bucket spanning the whole span, centred on the centre frequency.
 * Error entries carry a sign on every code (``+0``); texts are the engine's SCPI texts.
 * Auto RBW, VBW, sweep time and the noise/overload physics are SimFsw's; auto attenuation is
@@ -56,6 +67,7 @@ from typing import Any
 
 import numpy as np
 
+from fivegbench.sim.acp import AcpSetup, acp_powers_dbm
 from fivegbench.sim.analyzer import (
     F_MAX_HZ,
     TRACES,
@@ -70,6 +82,7 @@ from fivegbench.sim.scpi import (
     ScpiError,
     format_nr3,
     parse_block,
+    parse_bool,
     parse_enum,
     parse_int,
     parse_numeric,
@@ -88,6 +101,22 @@ POINTS_RANGE = (1, 100001)
 SWEEP_TIME_RANGE_S = (1e-3, 4000.0)
 DETECTORS = ("AVERage", "POSitive", "NEGative", "SAMPle", "NORMal")
 AVERAGE_TYPES = ("RMS", "LOG", "SCALar")
+MARKERS = 12
+ACP_OFFSETS = 6  # offsets A..F
+#: STATus:QUEStionable:INTegrity bit 4: Input Overload (bit 0 is Signal Summary).
+QUES_INTEGRITY_INPUT_OVERLOAD = 16
+
+
+def default_acp() -> AcpSetup:
+    """The ACP measurement's defaults after ``:CONF:ACP`` [U]."""
+    return AcpSetup(
+        3.84e6,
+        [5e6 * (k + 1) for k in range(ACP_OFFSETS)],
+        [3.84e6] * ACP_OFFSETS,
+        2,
+        [True, True] + [False] * (ACP_OFFSETS - 2),
+    )
+
 
 #: Log-power average of exponentially distributed (noise-like) power: 10·γ/ln 10 dB below the mean.
 LOG_AVERAGE_OFFSET_DB = 10.0 * 0.5772156649015329 / math.log(10.0)
@@ -161,6 +190,15 @@ class SimN9030B(SimFsw):
         """``*RST``: mode preset, then single-sweep mode; no trace data."""
         self.settings = KeysightSettings(continuous=False)
         self._result = None
+        self._reset_functions()
+
+    def _reset_functions(self) -> None:
+        super()._reset_functions()
+        self.acp = default_acp()
+        self.measurement = "SAN"
+
+    def questionable_bits(self, overload: bool) -> dict[str, int]:
+        return {"INTegrity": QUES_INTEGRITY_INPUT_OVERLOAD if overload else 0, "POWer": 0}
 
     def _measure(self, scene: RfScene, sweep: SweepSettings) -> SweepResult:
         if sweep.points == 1:
@@ -227,7 +265,92 @@ class SimN9030B(SimFsw):
         self.command("FORMat[:TRACe][:DATA]", self._format, args=(1, 2))
         self.command("FORMat:BORDer", self._byte_order)
         self.command("TRACe[:DATA]", self._trace_data, args=(2, POINTS_RANGE[1] + 1), query_args=(1, 1))
-        self.command("STATus:QUEStionable:INTegrity:CONDition?", self._overload)
+        self._register_status()
+        self.command("CALCulate:MARKer#[:STATe]", self._marker_state)
+        self.command("CALCulate:MARKer#:MAXimum", self._marker_peak, args=(0, 0), query_args=None)
+        self.command("CALCulate:MARKer#:X", self._marker_x)
+        self.command("CALCulate:MARKer#:Y?", self._marker_y)
+        self._register_acp()
+
+    def _register_acp(self) -> None:
+        self.command("CONFigure:ACPower", self._configure("ACP"), args=(0, 0), query_args=None)
+        self.command("CONFigure:SANalyzer", self._configure("SAN"), args=(0, 0), query_args=None)
+        self.command("INITiate:ACPower", self._init_acp, args=(0, 0), query_args=None)
+        self.command("FETCh:ACPower#?", self._fetch_acp)
+        carrier = "[SENSe:]ACPower:CARRier#:LIST:BANDwidth[:INTegration]"  # carrier 1 only
+        self.command(carrier, self._acp_carrier_bandwidth)
+        offset = "[SENSe:]ACPower:OFFSet#:LIST"  # offset list 1 only
+        limits = (1, ACP_OFFSETS)
+        self.command(f"{offset}[:FREQuency]", self._acp_list("spacings_hz"), args=limits)
+        self.command(f"{offset}:BANDwidth[:INTegration]", self._acp_list("bandwidths_hz"), args=limits)
+        self.command(f"{offset}:STATe", self._acp_states, args=limits)
+
+    # -- markers and ACP -------------------------------------------------------------------
+    def _window_marker(self, ctx: Context, markers: int = MARKERS) -> int:
+        marker = ctx.suffixes[0]  # no window suffix on the X-series CALCulate node
+        if not 1 <= marker <= markers:
+            raise ScpiError(-114, f"Header suffix out of range;{ctx.header}")
+        return marker
+
+    def _configure(self, measurement: str) -> Callable[[Context], None]:
+        def handler(ctx: Context) -> None:
+            if measurement == "ACP":
+                self.acp = default_acp()  # CONFigure restores the measurement's defaults
+            self.measurement = measurement
+
+        return handler
+
+    def _init_acp(self, ctx: Context) -> None:
+        self.measurement = "ACP"
+        self._init(ctx)
+
+    def _fetch_acp(self, ctx: Context) -> str:
+        if ctx.suffix() != 1:
+            raise ScpiError(-114, f"Header suffix out of range;{ctx.header}")
+        if self.measurement != "ACP":
+            raise ScpiError(-221, "Settings conflict;ACP is not the current measurement")
+        result = self.latest()
+        freqs, rbw = result.settings.frequencies_hz, result.settings.rbw_hz
+        center = (result.settings.start_hz + result.settings.stop_hz) / 2.0
+        tx, pairs = acp_powers_dbm(freqs, result.trace_dbm, rbw, center, self.acp)
+        measured = dict(zip(self.acp.active(), pairs, strict=True))
+        values = [0.0, tx, 0.0, tx]
+        for k in range(ACP_OFFSETS):
+            lower, upper = measured.get(k, (math.nan, math.nan))
+            values += [lower - tx, lower, upper - tx, upper]
+        return ",".join(format_nr3(v) for v in values)
+
+    @staticmethod
+    def _first_list(ctx: Context) -> None:
+        if ctx.suffixes != (1,):
+            raise ScpiError(-114, f"Header suffix out of range;{ctx.header}")
+
+    def _acp_carrier_bandwidth(self, ctx: Context) -> Response:
+        self._first_list(ctx)
+        if ctx.is_query:
+            return format_nr3(self.acp.tx_bandwidth_hz)
+        self.acp.tx_bandwidth_hz = parse_numeric(ctx.params[0], "HZ", minimum=100.0, maximum=1e9)
+        return None
+
+    def _acp_list(self, attribute: str) -> Callable[[Context], Response]:
+        def handler(ctx: Context) -> Response:
+            self._first_list(ctx)
+            values = getattr(self.acp, attribute)
+            if ctx.is_query:
+                return ",".join(format_nr3(v) for v in values)
+            for k, text in enumerate(ctx.params):
+                values[k] = parse_numeric(text, "HZ", minimum=0.0, maximum=2e9)
+            return None
+
+        return handler
+
+    def _acp_states(self, ctx: Context) -> Response:
+        self._first_list(ctx)
+        if ctx.is_query:
+            return ",".join(str(int(on)) for on in self.acp.enabled)
+        for k, text in enumerate(ctx.params):
+            self.acp.enabled[k] = parse_bool(text)
+        return None
 
     # -- handlers --------------------------------------------------------------------------
     def _set_attenuation(self, value: float) -> None:

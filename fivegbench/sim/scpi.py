@@ -870,10 +870,14 @@ class ScpiEngine:
         self._opc_armed = False
         self.preset()
 
-    def _cls(self, ctx: Context) -> None:
+    def clear_status(self) -> None:
+        """``*CLS``: the error queue and every event register; a personality adds its own."""
         self.errors.clear()
         self.esr = 0
         self._opc_armed = False
+
+    def _cls(self, ctx: Context) -> None:
+        self.clear_status()
 
     def _opc(self, ctx: Context) -> None:
         if self._operations:

@@ -1,5 +1,6 @@
 """Exact-exchange protocol tests for the Keysight X-series driver against the scripted transport."""
 
+import math
 import struct
 
 import numpy as np
@@ -138,13 +139,32 @@ def test_trace_with_partial_float_is_an_error():
         KeysightX(t).trace_dbm()
 
 
-@pytest.mark.parametrize(("reply", "overload"), [("+0", False), ("1", True), ("+3", True), ("2", False)])
-def test_overload_is_bit_0_of_questionable_integrity(reply, overload):
-    with ScriptedTransport([(":STAT:QUES:INT:COND?", reply)]) as t:
-        assert KeysightX(t).overloaded() is overload
+OVERLOAD_CASES = [
+    # INT condition, INT event, POW condition, POW event -> what the driver reports
+    (("+0", "+0", "+0", "+0"), ()),
+    (("+1", "+1", "+0", "+0"), ()),  # bit 0 is Signal Summary, not overload
+    (("+16", "+0", "+0", "+0"), ("input overload",)),
+    (("+0", "+16", "+0", "+0"), ("input overload",)),  # latched during the sweep, gone since
+    (("+0", "+32", "+0", "+0"), ("over range",)),
+    (("+48", "+16", "+0", "+0"), ("input overload", "over range")),
+    (("+0", "+0", "+0", "+64"), ("input port overload",)),
+    (("+0", "+0", "+63", "+0"), ()),  # POW bits other than 6
+]
 
 
-def acquire_pairs(values: np.ndarray, overload: str = "+1") -> list:
+@pytest.mark.parametrize(("replies", "conditions"), OVERLOAD_CASES)
+def test_overload_bits_of_questionable_integrity_and_power(replies, conditions):
+    queries = (":STAT:QUES:INT:COND?", ":STAT:QUES:INT:EVEN?", ":STAT:QUES:POW:COND?", ":STAT:QUES:POW:EVEN?")
+    with ScriptedTransport(list(zip(queries, replies, strict=True))) as t:
+        assert KeysightX(t).overload_conditions() == conditions
+
+
+def test_overload_reply_that_is_not_a_number_is_an_error():
+    with ScriptedTransport([(":STAT:QUES:INT:COND?", "OVLD")]) as t, pytest.raises(InstrumentError):
+        KeysightX(t).overload_conditions()
+
+
+def acquire_pairs(values: np.ndarray, overload: str = "+16") -> list:
     return [
         (":SENS:FREQ:CENT 3750000000", None),
         (":SENS:FREQ:SPAN 200000000", None),
@@ -158,9 +178,14 @@ def acquire_pairs(values: np.ndarray, overload: str = "+1") -> list:
         NO_ERROR,
         (":SENS:SWE:TIME?", "+5.000000000E-02"),
         (":SENS:POW:ATT?", "+20"),
+        (":STAT:QUES:INT:EVEN?", "+16"),  # read before the sweep: what configuring latched
+        (":STAT:QUES:POW:EVEN?", "+0"),
         (":INIT:IMM;*OPC?", "1"),
         (":TRAC:DATA? TRACE1", values.tobytes()),
-        (":STAT:QUES:INT:COND?", overload),
+        (":STAT:QUES:INT:COND?", "+0"),
+        (":STAT:QUES:INT:EVEN?", overload),
+        (":STAT:QUES:POW:COND?", "+0"),
+        (":STAT:QUES:POW:EVEN?", "+0"),
         NO_ERROR,
     ]
 
@@ -170,7 +195,7 @@ def test_acquire_exchange():
     with ScriptedTransport(acquire_pairs(values)) as t:
         trace = KeysightX(t).acquire(3.75e9, 200e6, 100e3, 1e6, 101, 10.0)
     assert isinstance(trace, Trace) and Trace is SharedTrace
-    assert trace.overload is True
+    assert trace.overload == ("input overload",)
     assert trace.detector == "RMS" and trace.enbw_factor == GAUSSIAN_ENBW_FACTOR
     assert trace.sweep_time_s == 0.05 and trace.attenuation_db == 20
     assert trace.rbw_hz == 100e3 and trace.vbw_hz == 1e6 and trace.reference_level_dbm == 10.0
@@ -180,7 +205,7 @@ def test_acquire_exchange():
 
 def test_acquire_with_wrong_point_count_is_an_error():
     values = np.zeros(100, dtype="<f4")
-    pairs = acquire_pairs(values)[:14]
+    pairs = acquire_pairs(values)[:16]
     with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError, match="100 points, asked 101"):
         KeysightX(t).acquire(3.75e9, 200e6, 100e3, 1e6, 101, 10.0)
 
@@ -195,3 +220,79 @@ def test_acquire_stops_at_a_rejected_argument():
 def test_opc_reply_other_than_one_is_an_error():
     with ScriptedTransport([(":INIT:IMM;*OPC?", "0")]) as t, pytest.raises(InstrumentError):
         KeysightX(t).single_sweep(0.1)
+
+
+def test_acquire_without_overload_reports_none():
+    values = np.linspace(-60, -20, 101).astype("<f4")
+    with ScriptedTransport(acquire_pairs(values, overload="+1")) as t:
+        trace = KeysightX(t).acquire(3.75e9, 200e6, 100e3, 1e6, 101, 10.0)
+    assert trace.overload == ()
+
+
+def test_instrument_aclr_is_the_acp_measurement_offsets_a_and_b():
+    reply = ",".join(
+        ["0", "-10.5", "0", "-10.5", "-45.25", "-55.75", "-46.5", "-57", "-60.125", "-70.625", "-61", "-71.5"]
+        + ["9.91E+37"] * 16
+    )
+    pairs = [
+        (":SENS:SWE:TIME?", "+5.000000000E-02"),
+        (":CONF:ACP", None),
+        (":SENS:ACP:CARR:LIST:BAND 98280000", None),
+        (":SENS:ACP:OFFS:LIST 100000000,200000000,0,0,0,0", None),
+        (":SENS:ACP:OFFS:LIST:BAND 98280000,98280000,98280000,98280000,98280000,98280000", None),
+        (":SENS:ACP:OFFS:LIST:STAT 1,1,0,0,0,0", None),
+        NO_ERROR,
+        (":INIT:ACP;*OPC?", "1"),
+        (":FETC:ACP?", reply),
+        (":CONF:SAN", None),
+        NO_ERROR,
+    ]
+    with ScriptedTransport(pairs) as t:
+        analyzer = KeysightX(t)
+        analyzer.setup_acp(98.28e6, 100e6)
+        assert t.sent == []  # remembered only, before the swept trace
+        assert analyzer.instrument_aclr_db() == (45.25, 46.5, 60.125, 61.0)
+
+
+def test_instrument_aclr_of_an_offset_not_measured_is_nan():
+    reply = ",".join(["0", "-10.5", "0", "-10.5"] + ["9.91E+37"] * 24)
+    pairs = [
+        (":SENS:SWE:TIME?", "+1.0E-02"),
+        (":CONF:ACP", None),
+        (":SENS:ACP:CARR:LIST:BAND 18000000", None),
+        (":SENS:ACP:OFFS:LIST 20000000,40000000,0,0,0,0", None),
+        (":SENS:ACP:OFFS:LIST:BAND 18000000,18000000,18000000,18000000,18000000,18000000", None),
+        (":SENS:ACP:OFFS:LIST:STAT 1,1,0,0,0,0", None),
+        NO_ERROR,
+        (":INIT:ACP;*OPC?", "1"),
+        (":FETC:ACP?", reply),
+        (":CONF:SAN", None),
+        NO_ERROR,
+    ]
+    with ScriptedTransport(pairs) as t:
+        analyzer = KeysightX(t)
+        analyzer.setup_acp(18e6, 20e6)
+        assert all(math.isnan(v) for v in analyzer.instrument_aclr_db())
+
+
+def test_instrument_aclr_without_setup_sends_nothing():
+    with ScriptedTransport([]) as t, pytest.raises(InstrumentError, match="setup_acp"):
+        KeysightX(t).instrument_aclr_db()
+    assert t.sent == []
+
+
+def test_instrument_aclr_stops_when_the_acp_sweep_does_not_complete():
+    pairs = [
+        (":SENS:SWE:TIME?", "+1.0E-02"),
+        (":CONF:ACP", None),
+        (":SENS:ACP:CARR:LIST:BAND 18000000", None),
+        (":SENS:ACP:OFFS:LIST 20000000,40000000,0,0,0,0", None),
+        (":SENS:ACP:OFFS:LIST:BAND 18000000,18000000,18000000,18000000,18000000,18000000", None),
+        (":SENS:ACP:OFFS:LIST:STAT 1,1,0,0,0,0", None),
+        NO_ERROR,
+        (":INIT:ACP;*OPC?", "0"),
+    ]
+    with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError, match="unexpected reply '0'"):
+        analyzer = KeysightX(t)
+        analyzer.setup_acp(18e6, 20e6)
+        analyzer.instrument_aclr_db()

@@ -1,5 +1,6 @@
 """Exact-exchange protocol tests for the R&S FSW driver against the scripted transport."""
 
+import math
 import struct
 
 import numpy as np
@@ -67,8 +68,7 @@ def test_idn_and_prepare():
         ("*IDN?", idn),
         ("*CLS", None),
         ("INIT:CONT OFF", None),
-        ("FORM REAL,32", None),
-        ("FORM:BORD NORM", None),
+        ("FORM REAL,32", None),  # no FORM:BORD: the FSW has none (-113); REAL,32 is little-endian
         NO_ERROR,
     ]
     with ScriptedTransport(pairs) as t:
@@ -117,14 +117,16 @@ def test_acquire_exchange():
         NO_ERROR,
         ("SWE:TIME?", "0.05"),
         ("INP:ATT?", "20"),
+        ("STAT:QUES:POW:EVEN?", "1"),  # read before the sweep: what configuring latched
         ("INIT;*OPC?", "1"),
         ("TRAC:DATA? TRACE1", values.tobytes()),
-        ("STAT:QUES:POW:COND?", "1"),
+        ("STAT:QUES:POW:COND?", "0"),
+        ("STAT:QUES:POW:EVEN?", "1"),  # the overload came and went during the sweep
         NO_ERROR,
     ]
     with ScriptedTransport(pairs) as t:
         trace = RsFsw(t).acquire(3.75e9, 200e6, 100e3, 1e6, 101, 10.0)
-    assert trace.overload is True
+    assert trace.overload == ("RF overload",)
     assert trace.sweep_time_s == 0.05 and trace.attenuation_db == 20
     assert trace.freqs_hz[0] == 3.65e9 and trace.freqs_hz[-1] == 3.85e9
     np.testing.assert_allclose(trace.power_dbm, values)
@@ -133,3 +135,66 @@ def test_acquire_exchange():
 def test_opc_reply_other_than_one_is_an_error():
     with ScriptedTransport([("INIT;*OPC?", "0")]) as t, pytest.raises(InstrumentError):
         RsFsw(t).single_sweep(0.1)
+
+
+@pytest.mark.parametrize(
+    ("condition", "event", "conditions"),
+    [
+        ("0", "0", ()),
+        ("1", "0", ("RF overload",)),
+        ("0", "4", ("IF overload",)),
+        ("8", "8", ("input overload, RF input disconnected",)),
+        ("2", "2", ()),  # bit 1 is RF underload, not overload
+        ("13", "0", ("RF overload", "IF overload", "input overload, RF input disconnected")),
+    ],
+)
+def test_overload_is_mask_13_of_questionable_power(condition, event, conditions):
+    pairs = [("STAT:QUES:POW:COND?", condition), ("STAT:QUES:POW:EVEN?", event)]
+    with ScriptedTransport(pairs) as t:
+        assert RsFsw(t).overload_conditions() == conditions
+
+
+def test_acp_setup_exchange():
+    pairs = [
+        ("CALC:MARK:FUNC:POW:SEL ACP", None),
+        ("POW:ACH:TXCH:COUN 1", None),
+        ("POW:ACH:ACP 2", None),
+        ("POW:ACH:BAND 98280000", None),
+        ("POW:ACH:BAND:ACH 98280000", None),
+        ("POW:ACH:BAND:ALT1 98280000", None),
+        ("POW:ACH:SPAC 100000000", None),
+        ("POW:ACH:SPAC:ALT1 200000000", None),
+        ("POW:ACH:MODE REL", None),
+        NO_ERROR,
+    ]
+    with ScriptedTransport(pairs) as t:
+        RsFsw(t).setup_acp(98.28e6, 100e6)
+
+
+def test_instrument_aclr_is_the_negated_relative_result():
+    pairs = [
+        ("CALC:MARK:FUNC:POW:RES? ACP", "-10.5,-45.25,-46.5,-60.125,-61"),
+        ("CALC:MARK:FUNC:POW OFF", None),
+        NO_ERROR,
+    ]
+    with ScriptedTransport(pairs) as t:
+        assert RsFsw(t).instrument_aclr_db() == (45.25, 46.5, 60.125, 61.0)
+
+
+def test_instrument_aclr_of_a_channel_off_screen_is_nan():
+    pairs = [
+        ("CALC:MARK:FUNC:POW:RES? ACP", "-10.5,-45.25,-46.5,9.91E+37,9.91E+37"),
+        ("CALC:MARK:FUNC:POW OFF", None),
+        NO_ERROR,
+    ]
+    with ScriptedTransport(pairs) as t:
+        lower1, upper1, lower2, upper2 = RsFsw(t).instrument_aclr_db()
+    assert (lower1, upper1) == (45.25, 46.5)
+    assert math.isnan(lower2) and math.isnan(upper2)
+
+
+@pytest.mark.parametrize("reply", ["-10.5,-45.25,-46.5", "ACP,OFF", ""])
+def test_instrument_aclr_short_or_garbled_is_an_error(reply):
+    pairs = [("CALC:MARK:FUNC:POW:RES? ACP", reply), ("CALC:MARK:FUNC:POW OFF", None), NO_ERROR]
+    with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError):
+        RsFsw(t).instrument_aclr_db()

@@ -79,6 +79,10 @@ def test_aclr_follows_pa_compression(bench_and_world, demo_steps, tmp_path):
     # density at the connector: carrier density minus ACLR
     density = values["channel_power"] - 10 * math.log10(98.28) - values["aclr_lower1"]
     assert values["adjacent_lower1_density"] == pytest.approx(density, abs=0.05)
+    # the analyzer's own ACLR of the same sweep, an independent second method, beside ours
+    for name in ("lower1", "upper1", "lower2", "upper2"):
+        assert outcome.values[f"instrument_aclr_{name}"].unit == "dB"
+        assert values[f"instrument_aclr_{name}"] == pytest.approx(values[f"aclr_{name}"], abs=0.3)
 
 
 def test_overload_makes_the_outcome_invalid(bench_and_world, demo_steps, tmp_path):
@@ -88,4 +92,4 @@ def test_overload_makes_the_outcome_invalid(bench_and_world, demo_steps, tmp_pat
     # a plan claiming 20 dBm leaves the analyzer's reference level (and attenuation) 20 dB too low
     step = replace(step, cell=replace(step.cell, tx_power=20.0))
     outcome = rf_power(context(analyzer, tmp_path), step)
-    assert outcome.invalid is not None and "overload" in outcome.invalid
+    assert outcome.invalid == "analyzer overload during the sweep: RF overload"

@@ -56,7 +56,7 @@ def client(server: ScpiServer) -> Iterator[Client]:
 def setup_sweep(client: Client, span_hz: float, points: int, rbw_hz: float = 100e3) -> None:
     client.write(
         f"*RST;*CLS;INIT:CONT OFF;:FREQ:CENT {FC};SPAN {span_hz};:BAND {rbw_hz};:SWE:POIN {points};"
-        ":DET RMS;:FORM REAL,32;:FORM:BORD NORM"
+        ":DET RMS;:FORM REAL,32"
     )
 
 
@@ -89,11 +89,11 @@ def test_idn_and_preset(client: Client) -> None:
     client.write("FREQ:CENT 1GHz;:SWE:POIN 2001;:FORM REAL,32;:INIT:CONT OFF;:DET RMS;*RST")
     answers = client.query(
         "FREQ:CENT?;SPAN?;STAR?;STOP?;:BAND?;BAND:AUTO?;:SWE:POIN?;:DISP:TRAC:Y:RLEV?;:INP:ATT?;"
-        "ATT:AUTO?;:DET?;:INIT:CONT?;:FORM?;:FORM:BORD?"
+        "ATT:AUTO?;:DET?;:INIT:CONT?;:FORM?"
     ).split(";")
     assert answers == [
         "1.325E+10", "2.65E+10", "0E+00", "2.65E+10", "3E+06", "1", "1001", "0E+00", "1E+01",
-        "1", "APE", "1", "ASC,0", "NORM",
+        "1", "APE", "1", "ASC,0",
     ]  # fmt: skip
     assert errors(client) == []
 
@@ -159,21 +159,24 @@ def test_trace_formats_agree(client: Client) -> None:
     setup_sweep(client, 200e6, 2001)
     assert client.query("INIT;*OPC?") == "1"
     little = np.frombuffer(client.query_block("TRAC? TRACE1"), dtype="<f4")
-    client.write("FORM:BORD SWAP")
-    big = np.frombuffer(client.query_block("TRAC? TRACE1"), dtype=">f4")
     client.write("FORM ASCii")
     text = np.array(client.query("TRAC:DATA? TRACE1").split(","), dtype=float)
-    np.testing.assert_array_equal(little, big)
     np.testing.assert_allclose(text, little, rtol=1e-6)
     assert little.size == 2001 and np.ptp(little) > 20.0  # a carrier above a noise floor
 
 
-@pytest.mark.parametrize("little_endian", [True, False])
-def test_trace_block_round_trip_both_byte_orders(client: Client, little_endian: bool) -> None:
+@pytest.mark.parametrize("command", ["FORM:BORD NORM", "FORM:BORD SWAP", "FORMat:BORDer?"])
+def test_the_fsw_has_no_byte_order_command(client: Client, command: str) -> None:
+    """RsFsw's FORMat subsystem is DATA, DEXPort, DIMPort: a real FSW answers -113."""
+    client.write(command)
+    assert client.query("SYST:ERR?").startswith('-113,"Undefined header')
+    assert client.query("SYST:ERR?") == '0,"No error"'
+
+
+def test_trace_block_round_trip_little_endian(client: Client) -> None:
     setup_sweep(client, 200e6, 10001)
-    client.write(f"FORM:BORD {'NORM' if little_endian else 'SWAP'}")
     values = np.random.default_rng(3).normal(-80.0, 15.0, 10001).astype(np.float32)
-    payload = real32_block(values, little_endian)
+    payload = real32_block(values, True)
     assert b"\n" in payload, "random float data must contain 0x0A bytes"
     client.write(b"TRAC:DATA TRACE1," + definite_block(payload))
     received = client.query_block("TRAC:DATA? TRACE1")
@@ -187,9 +190,7 @@ def test_pyvisa_binary_query(server: ScpiServer) -> None:
         inst = rm.open_resource(server.resource, read_termination="\n", write_termination="\n", timeout=5000)
         try:
             assert inst.query("*IDN?").startswith("Rohde&Schwarz,FSW-26")
-            inst.write(
-                "INIT:CONT OFF;:FREQ:CENT 3.75GHz;SPAN 200MHz;:BAND 1MHz;:FORM REAL,32;:FORM:BORD NORM"
-            )
+            inst.write("INIT:CONT OFF;:FREQ:CENT 3.75GHz;SPAN 200MHz;:BAND 1MHz;:FORM REAL,32")
             assert inst.query("INIT;*OPC?") == "1"
             values = inst.query_binary_values("TRAC? TRACE1", datatype="f", container=np.array)
             assert values.size == 1001
@@ -239,15 +240,33 @@ def test_noise_floor_follows_attenuation(client: Client, world: World) -> None:
     assert floors[1] - floors[0] == pytest.approx(10.0, abs=0.3)
 
 
-def test_overload_flag(client: Client, world: World) -> None:
+def test_overload_condition_and_latched_event(client: Client, world: World) -> None:
     world.gnb.tx_power_dbm = 46.0  # ~+6 dBm at the analyzer input
     setup_sweep(client, 200e6, 1001)
     client.write("INP:ATT 0")
     sweep(client)
-    assert client.query("STAT:QUES:POW?") == "1"
+    assert client.query("STAT:QUES:POW:COND?") == "1"  # bit 0: RF overload
     client.write("INP:ATT 10")
     sweep(client)
-    assert client.query("STAT:QUES:POW:COND?") == "0"
+    assert client.query("STAT:QUES:POW:COND?") == "0"  # gone now ...
+    assert client.query("STAT:QUES:POW?") == "1"  # ... but latched in EVENt (the default node)
+    assert client.query("STATus:QUEStionable:POWer:EVENt?") == "0"  # cleared by the read
+
+
+def test_questionable_power_masks_are_kept_and_preset(client: Client) -> None:
+    client.write("STAT:QUES:POW:ENAB 13;PTR 13;NTR 4")
+    assert client.query("STAT:QUES:POW:ENAB?;PTR?;NTR?") == "13;13;4"
+    client.write("STAT:PRES")
+    assert client.query("STAT:QUES:POW:ENAB?;PTR?;NTR?;:SYST:ERR?") == '0;32767;0;0,"No error"'
+
+
+def test_cls_clears_the_overload_event(client: Client, world: World) -> None:
+    world.gnb.tx_power_dbm = 46.0
+    setup_sweep(client, 200e6, 1001)
+    client.write("INP:ATT 0")
+    sweep(client)
+    client.write("*CLS")
+    assert client.query("STAT:QUES:POW:EVEN?;COND?") == "0;1"
 
 
 def test_sweeps_are_reproducible_per_world_seed(world: World) -> None:

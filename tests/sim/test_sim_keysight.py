@@ -235,11 +235,12 @@ def test_overload_in_questionable_integrity(client: Client, world: World) -> Non
     setup_sweep(client, points=1001)
     client.write(":POW:ATT 0")
     sweep(client)
-    assert client.query(":STAT:QUES:INT:COND?") == "1"
+    assert client.query(":STAT:QUES:INT:COND?") == "16"  # bit 4 Input Overload; bit 0 is Signal Summary
     client.write(":POW:ATT 10")
     sweep(client)
     assert client.query(":STATus:QUEStionable:INTegrity:CONDition?") == "0"
-    assert client.query(":STAT:QUES:POW:COND?;:SYST:ERR?").startswith('-113,"Undefined header')
+    assert client.query(":STAT:QUES:INT:EVEN?;EVEN?") == "16;0"  # latched, then cleared by the read
+    assert client.query(":STAT:QUES:POW:COND?;:STAT:QUES:POW?;:SYST:ERR?") == '0;0;+0,"No error"'
 
 
 # -- the driver end to end ------------------------------------------------------------------------
@@ -263,5 +264,5 @@ def test_driver_acquire_channel_power(server: ScpiServer, world: World) -> None:
     bw = config_bandwidth_hz(100e6, 30e3)
     power = channel_power_dbm(trace.freqs_hz, trace.power_dbm, trace.rbw_hz, trace.enbw_factor, FC, bw)
     assert power == pytest.approx(-3.0, abs=0.1)
-    assert trace.overload is False and trace.attenuation_db == 20.0  # ref +10 dBm -> 20 dB coupled
+    assert trace.overload == () and trace.attenuation_db == 20.0  # ref +10 dBm -> 20 dB coupled
     assert trace.sweep_time_s == pytest.approx(2.5 * 200e6 / (100e3 * 100e3))

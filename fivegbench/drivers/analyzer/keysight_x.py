@@ -10,10 +10,9 @@ N9030A user manual). Differences from the R&S FSW that matter to a driver:
   averaging (``:SENS:AVER:TYPE RMS``). The preset average type is log-power, which under-reads a
   noise-like signal by about 2.5 dB, so ``acquire`` always sets both.
 * ``SYST:ERR?`` answers ``+0,"No error"`` (a leading sign); :func:`drain_errors` accepts it.
-* Input overload is read from ``STAT:QUES:INT:COND?`` bit 0: the Keysight questionable
-  integrity register is where overload belongs (§3.2 leaves the exact register open); the bit
-  position is this project's model choice, shared with :mod:`fivegbench.sim.analyzer_keysight`.
-  Check it against the firmware's status-register chapter before using a real instrument.
+* Overload (§3.6, X-series status-register tables): ``STAT:QUES:INT`` bit 4 (16) Input
+  Overload and bit 5 (32) Over Range, ``STAT:QUES:POW`` bit 6 (64) Input Port Overload. Bit 0
+  of ``STAT:QUES:INT`` is Signal Summary, not overload.
 
 Assumption: the X-series swept RBW filter is Gaussian, like the FSW's, so the trace carries the
 same :data:`GAUSSIAN_ENBW_FACTOR`. The reference is silent on the Keysight filter shape (§3.2
@@ -23,17 +22,24 @@ only names the ``:SENS:BAND:TYPE DB3`` -3 dB definition), so this is not verifie
 from __future__ import annotations
 
 import logging
+import math
 
-from fivegbench.drivers.analyzer.swept import SweptAnalyzer
+from fivegbench.drivers.analyzer.swept import OverloadRegister, SweptAnalyzer
 from fivegbench.drivers.analyzer.trace import GAUSSIAN_ENBW_FACTOR, Trace
-from fivegbench.drivers.settings import Setting, as_bool, in_range, int_in_range, one_of, scpi_bool
+from fivegbench.drivers.settings import (
+    Setting,
+    as_bool,
+    in_range,
+    int_in_range,
+    one_of,
+    scpi_bool,
+    scpi_number,
+)
+from fivegbench.errors import InstrumentError
 
-__all__ = ["GAUSSIAN_ENBW_FACTOR", "OVERLOAD_BIT", "KeysightX", "Trace"]
+__all__ = ["GAUSSIAN_ENBW_FACTOR", "KeysightX", "Trace"]
 
 log = logging.getLogger(__name__)
-
-#: Bit of ``STAT:QUES:INT:COND?`` that reports RF input overload (model choice, see above).
-OVERLOAD_BIT = 1
 
 
 def _on_off(on: bool) -> str:
@@ -110,10 +116,53 @@ class KeysightX(SweptAnalyzer):
     PREPARE = ("*CLS", ":INIT:CONT OFF", ":FORM REAL,32", ":FORM:BORD SWAP")
     SINGLE_SWEEP = ":INIT:IMM;*OPC?"
     TRACE_QUERY = ":TRAC:DATA? TRACE1"
-    OVERLOAD_QUERY = ":STAT:QUES:INT:COND?"
-    OVERLOAD_MASK = OVERLOAD_BIT
+    OVERLOAD_REGISTERS = (
+        OverloadRegister(":STAT:QUES:INT", ((16, "input overload"), (32, "over range"))),
+        OverloadRegister(":STAT:QUES:POW", ((64, "input port overload"),)),
+    )
 
     def select_rms_detector(self) -> None:
         """The Average detector with power averaging: Keysight's RMS."""
         self.detector = "AVER"
         self.average_type = "RMS"
+
+    #: :FETC:ACP? indexes of the lower/upper relative powers of offsets A and B (dB, negative).
+    ACP_RELATIVE_INDEXES = (4, 6, 8, 10)
+    _acp: tuple[float, float] | None = None
+
+    def setup_acp(self, channel_bandwidth_hz: float, spacing_hz: float) -> None:
+        """Remembered only: the X-series ACP is a measurement of its own, run by
+        :meth:`instrument_aclr_db` after the swept trace."""
+        self._acp = (channel_bandwidth_hz, spacing_hz)
+
+    def instrument_aclr_db(self) -> tuple[float, float, float, float]:
+        """The ACP measurement (offsets A and B), then back to the swept SA measurement; NaN for
+        an offset it did not measure (SCPI NaN, 9.91E37)."""
+        if self._acp is None:
+            raise InstrumentError(self.role, ":CONF:ACP", None, "setup_acp was not called")
+        width, spacing = (scpi_number(v) for v in self._acp)
+        sweep_time = self.sweep_time  # the swept SA's, read before leaving it: the ACP's is no longer
+        for command in (
+            ":CONF:ACP",
+            f":SENS:ACP:CARR:LIST:BAND {width}",
+            f":SENS:ACP:OFFS:LIST {spacing},{scpi_number(2 * self._acp[1])},0,0,0,0",
+            f":SENS:ACP:OFFS:LIST:BAND {','.join([width] * 6)}",
+            ":SENS:ACP:OFFS:LIST:STAT 1,1,0,0,0,0",
+        ):
+            self.transport.write(command)
+        self.check_errors("ACP setup")
+        with self.transport.timeout(sweep_time * 1.5 + 5.0):
+            done = self.transport.query(":INIT:ACP;*OPC?")
+        if done.strip() != "1":
+            raise InstrumentError(self.role, ":INIT:ACP;*OPC?", None, f"unexpected reply {done!r}")
+        query = ":FETC:ACP?"
+        reply = self.transport.query(query)
+        self.transport.write(":CONF:SAN")
+        self.check_errors("ACP result")
+        try:
+            values = [float(v) for v in reply.split(",")]
+            relative = [values[i] for i in self.ACP_RELATIVE_INDEXES]
+        except (ValueError, IndexError):
+            raise InstrumentError(self.role, query, None, f"unexpected reply {reply!r}") from None
+        lower1, upper1, lower2, upper2 = (-v if abs(v) < 9e37 else math.nan for v in relative)
+        return lower1, upper1, lower2, upper2

@@ -1,17 +1,30 @@
 """Rohde & Schwarz FSW (and FSV family) spectrum analyzer, swept-spectrum mode.
 
-Commands from reference/instrument-comms.md §3.2 (R&S Examples, rssd, FSW user manual).
-REAL,32 traces arrive little-endian with ``FORM:BORD NORM`` on R&S (NORMal = LSB first); we set
-the order explicitly rather than trusting the preset.
+Commands from reference/instrument-comms.md §3.2 and §3.6 (R&S Examples, rssd, RsFsw's command
+list, FSW user manual). REAL,32 traces are always little-endian on the FSW: it has no
+``FORMat:BORDer`` command (a real FSW answers -113), so none is sent.
+
+Overload is ``STAT:QUES:POW`` bit 0 RF overload, bit 2 IF overload and bit 3 input overload (the
+RF input was disconnected to protect it: the trace is then only the noise floor, yet looks valid).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 
-from fivegbench.drivers.analyzer.swept import SweptAnalyzer
+from fivegbench.drivers.analyzer.swept import OverloadRegister, SweptAnalyzer
 from fivegbench.drivers.analyzer.trace import GAUSSIAN_ENBW_FACTOR, Trace
-from fivegbench.drivers.settings import Setting, as_bool, in_range, int_in_range, one_of, scpi_bool
+from fivegbench.drivers.settings import (
+    Setting,
+    as_bool,
+    in_range,
+    int_in_range,
+    one_of,
+    scpi_bool,
+    scpi_number,
+)
+from fivegbench.errors import InstrumentError
 
 __all__ = ["GAUSSIAN_ENBW_FACTOR", "RsFsw", "Trace"]
 
@@ -65,11 +78,53 @@ class RsFsw(SweptAnalyzer):
         format=lambda on: "ON" if on else "OFF",
     )
 
-    PREPARE = ("*CLS", "INIT:CONT OFF", "FORM REAL,32", "FORM:BORD NORM")
+    PREPARE = ("*CLS", "INIT:CONT OFF", "FORM REAL,32")
     SINGLE_SWEEP = "INIT;*OPC?"
     TRACE_QUERY = "TRAC:DATA? TRACE1"
-    OVERLOAD_QUERY = "STAT:QUES:POW:COND?"  # bit 0: RF overload
-    OVERLOAD_MASK = 1
+    OVERLOAD_REGISTERS = (
+        OverloadRegister(
+            "STAT:QUES:POW",
+            ((1, "RF overload"), (4, "IF overload"), (8, "input overload, RF input disconnected")),
+        ),
+    )
 
     def select_rms_detector(self) -> None:
         self.detector = "RMS"
+
+    ACP_RESULT_QUERY = "CALC:MARK:FUNC:POW:RES? ACP"
+
+    def setup_acp(self, channel_bandwidth_hz: float, spacing_hz: float) -> None:
+        # ADJ spacing first: setting it rescales the ALT spacings, so ALT1 is set after it
+        width = scpi_number(channel_bandwidth_hz)
+        for command in (
+            "CALC:MARK:FUNC:POW:SEL ACP",
+            "POW:ACH:TXCH:COUN 1",
+            "POW:ACH:ACP 2",
+            f"POW:ACH:BAND {width}",
+            f"POW:ACH:BAND:ACH {width}",
+            f"POW:ACH:BAND:ALT1 {width}",
+            f"POW:ACH:SPAC {scpi_number(spacing_hz)}",
+            f"POW:ACH:SPAC:ALT1 {scpi_number(2 * spacing_hz)}",
+            "POW:ACH:MODE REL",
+        ):
+            self.transport.write(command)
+        self.check_errors("ACLR setup")
+
+    def instrument_aclr_db(self) -> tuple[float, float, float, float]:
+        """The FSW's own ACLR of the last sweep; the power function is switched off after it.
+
+        The reply in relative mode is TX power (dBm), then lower/upper ADJ and ALT1 relative to
+        it (dB, negative): the ACLR is their negation. A channel off screen (SCPI NaN) is NaN.
+        """
+        query = self.ACP_RESULT_QUERY
+        reply = self.transport.query(query)
+        self.transport.write("CALC:MARK:FUNC:POW OFF")
+        self.check_errors("ACLR result")
+        try:
+            values = [float(v) for v in reply.split(",")]
+        except ValueError:
+            raise InstrumentError(self.role, query, None, f"unexpected reply {reply!r}") from None
+        if len(values) != 5:
+            raise InstrumentError(self.role, query, None, f"{len(values)} values, expected 5: {reply!r}")
+        lower1, upper1, lower2, upper2 = (-v if abs(v) < 9e37 else math.nan for v in values[1:])
+        return lower1, upper1, lower2, upper2

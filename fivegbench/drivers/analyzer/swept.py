@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -12,6 +13,24 @@ from fivegbench.drivers.analyzer.trace import Trace
 from fivegbench.drivers.scpi_errors import drain_errors
 from fivegbench.errors import InstrumentError
 from fivegbench.transport.base import MessageTransport
+
+
+@dataclass(frozen=True)
+class OverloadRegister:
+    """A questionable status register (``node``, e.g. ``STAT:QUES:POW``) and its overload bits:
+    (bit value, what it means). The driver reads ``<node>:COND?`` (now) and ``<node>:EVEN?``
+    (latched since the last read: an overload during the sweep that has since gone)."""
+
+    node: str
+    bits: tuple[tuple[int, str], ...]
+
+    @property
+    def queries(self) -> tuple[str, str]:
+        return f"{self.node}:COND?", f"{self.node}:EVEN?"
+
+    def conditions(self, value: int) -> list[str]:
+        """What the set overload bits of a register reading mean."""
+        return [meaning for bit, meaning in self.bits if value & bit]
 
 
 class SweptAnalyzer:
@@ -25,8 +44,7 @@ class SweptAnalyzer:
     PREPARE: ClassVar[tuple[str, ...]]  # idempotent init: single sweeps, REAL,32 little-endian
     SINGLE_SWEEP: ClassVar[str]  # start one sweep and answer 1 when done (…;*OPC?)
     TRACE_QUERY: ClassVar[str]  # trace 1 as a definite-length REAL,32 block
-    OVERLOAD_QUERY: ClassVar[str]  # a status condition register
-    OVERLOAD_MASK: ClassVar[int]  # its RF-overload bit(s)
+    OVERLOAD_REGISTERS: ClassVar[tuple[OverloadRegister, ...]]  # where the family reports overload
 
     # settings the subclass declares as descriptors
     center_frequency: Any
@@ -77,12 +95,37 @@ class SweptAnalyzer:
             )
         return values
 
-    def overloaded(self) -> bool:
-        """True when the last sweep overloaded the RF input."""
-        return bool(int(self.transport.query(self.OVERLOAD_QUERY)) & self.OVERLOAD_MASK)
+    def overload_conditions(self) -> tuple[str, ...]:
+        """The overload conditions the status registers report, now (CONDition) or latched
+        since they were last read (EVENt, cleared by reading it); empty when there were none."""
+        found: list[str] = []
+        for register in self.OVERLOAD_REGISTERS:
+            for query in register.queries:
+                reply = self.transport.query(query)
+                try:
+                    value = int(reply.strip())
+                except ValueError:
+                    raise InstrumentError(self.role, query, None, f"unexpected reply {reply!r}") from None
+                found += [name for name in register.conditions(value) if name not in found]
+        return tuple(found)
+
+    def clear_overload_events(self) -> None:
+        """Read the EVENt registers so that what configuring latched is not blamed on the sweep."""
+        for register in self.OVERLOAD_REGISTERS:
+            self.transport.query(register.queries[1])
 
     def select_rms_detector(self) -> None:
         """Make the trace an RMS (power-averaging) detector trace."""
+        raise NotImplementedError
+
+    def setup_acp(self, channel_bandwidth_hz: float, spacing_hz: float) -> None:
+        """Before a sweep: the instrument's own ACLR measurement, one TX channel and two adjacent
+        pairs at ±spacing and ±2·spacing, every channel ``channel_bandwidth_hz`` wide (square)."""
+        raise NotImplementedError
+
+    def instrument_aclr_db(self) -> tuple[float, float, float, float]:
+        """After the sweep: the instrument's own ACLR (lower1, upper1, lower2, upper2), dB; NaN
+        for a channel it did not measure."""
         raise NotImplementedError
 
     def acquire(
@@ -106,11 +149,12 @@ class SweptAnalyzer:
         self.check_errors("configure sweep")
         sweep_time = self.sweep_time
         attenuation = self.attenuation
+        self.clear_overload_events()
         self.single_sweep(sweep_time)
         power = self.trace_dbm()
         if power.size != points:
             raise InstrumentError(self.role, self.TRACE_QUERY, None, f"{power.size} points, asked {points}")
-        overload = self.overloaded()
+        overload = self.overload_conditions()
         self.check_errors("sweep")
         freqs = np.linspace(center_hz - span_hz / 2, center_hz + span_hz / 2, points)
         return Trace(

@@ -27,5 +27,5 @@ class Trace:
     sweep_time_s: float
     attenuation_db: float
     reference_level_dbm: float
-    overload: bool
+    overload: tuple[str, ...]  # the overload conditions the analyzer reported; empty: none
     enbw_factor: float = GAUSSIAN_ENBW_FACTOR
