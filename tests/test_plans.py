@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from functools import cache
 from pathlib import Path
 
 import pytest
@@ -18,25 +14,13 @@ SHORT = ROOT / "tests" / "data" / "plans"  # short variants of the long example 
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    @cache
-    def run_plan(stem: str, bench: str = "sim") -> tuple[int, list[dict]]:
-        results = tmp_path_factory.mktemp(stem)
+def run(plan_run):
+    def run_plan(stem: str, bench: str | None = None) -> tuple[int, list[dict]]:
         plan = ROOT / "testplans" / f"{stem}.yaml"
         if (SHORT / plan.name).is_file():  # a few points, short runs: CI stays fast
             plan = SHORT / plan.name
-        bench_file = ROOT / "instruments/benches" / f"{bench}.yaml"
-        command = ["run", str(plan), "--bench", str(bench_file), "--results", str(results)]
-        proc = subprocess.run(
-            [sys.executable, "-m", "fivegbench", *command],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        (run_dir,) = [p for p in results.iterdir() if p.is_dir()]
-        journal = (run_dir / "journal.jsonl").read_text().splitlines()
-        return proc.returncode, [json.loads(line) for line in journal]
+        done = plan_run(plan, ROOT / "instruments/benches" / f"{bench}.yaml" if bench else None)
+        return done.returncode, done.lines
 
     return run_plan
 

@@ -29,19 +29,9 @@ def namespaces_of(pid: int) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def short_run(tmp_path_factory):
-    results = tmp_path_factory.mktemp("traffic")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fivegbench", "run", str(SHORT), "--results", str(results)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    stdout, stderr = proc.communicate(timeout=300)
-    (run_dir,) = [p for p in results.iterdir() if p.is_dir()]
-    lines = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
-    return proc, stdout + stderr, run_dir, lines
+def short_run(plan_run):
+    run = plan_run(SHORT)  # the same run tests/test_plans.py checks
+    return run.process, run.output, run.run_dir, run.lines
 
 
 def test_the_short_plan_measures_every_point(short_run):
@@ -115,18 +105,10 @@ def test_a_sigint_leaves_no_namespace_behind(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def latency_lines(tmp_path_factory):
-    results = tmp_path_factory.mktemp("latency")
-    proc = subprocess.run(
-        [sys.executable, "-m", "fivegbench", "run", str(LATENCY), "--results", str(results)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode in (0, 1), proc.stderr
-    (run_dir,) = [p for p in results.iterdir() if p.is_dir()]
-    return [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines()]
+def latency_lines(plan_run):
+    run = plan_run(LATENCY)
+    assert run.returncode in (0, 1), run.output
+    return run.lines
 
 
 def test_latency_under_load_is_the_queue_users_feel(latency_lines):

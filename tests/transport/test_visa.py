@@ -57,7 +57,7 @@ def test_block_with_newline_bytes_is_read_by_length(transport, tmp_path):
     rng = np.random.default_rng(7)
     values = rng.normal(-60, 20, 20001).astype("<f4")
     assert b"\n" in values.tobytes()  # the payload contains the termination character
-    transport.write("INIT:CONT OFF;:SWE:POIN 20001;:FORM REAL,32;:FORM:BORD NORM")
+    transport.write("INIT:CONT OFF;:SWE:POIN 20001;:FORM REAL,32")  # FSW REAL,32 is little-endian
     block = b"#" + str(len(str(values.nbytes))).encode() + str(values.nbytes).encode() + values.tobytes()
     upload = "TRAC:DATA TRACE1,"
     # the engine accepts a block parameter; send it raw through the same session
