@@ -13,6 +13,7 @@ the fault, and stderr free of tracebacks.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -72,6 +73,25 @@ def sim(tmp_path: Path) -> Iterator[Sim]:
     yield from serve(tmp_path)
 
 
+@pytest.fixture(scope="module")
+def serving(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
+    """One ``sim serve`` for the scenarios whose faults end with the run (a drop, a short reboot,
+    a slow reply): starting a server per scenario would cost a third of the suite."""
+    yield from serve(tmp_path_factory.mktemp("serving"))
+
+
+@pytest.fixture
+def shared_sim(serving: Sim) -> Iterator[Sim]:
+    """The shared server, with every fault disarmed afterwards (what the next scenario finds)."""
+    yield serving
+    for role in serving.resources:
+        with socket.socket(socket.AF_UNIX) as control:
+            control.settimeout(10)
+            control.connect(str(serving.control))
+            control.sendall(json.dumps({"role": role, "clear": True}).encode() + b"\n")
+            assert json.loads(control.makefile().readline())["ok"]
+
+
 def run(
     tmp_path: Path, sim: Sim, profile: Path = SIM_PROFILE, retries: int = 3
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
@@ -120,7 +140,8 @@ RECOVERED = [
 
 
 @pytest.mark.parametrize(("role", "mode", "options"), RECOVERED, ids=[f"{r}-{m}" for r, m, _ in RECOVERED])
-def test_transient_fault_is_recovered_with_valid_measurements(tmp_path, sim, role, mode, options):
+def test_transient_fault_is_recovered_with_valid_measurements(tmp_path, shared_sim, role, mode, options):
+    sim = shared_sim
     sim.fault(role, mode, *options)
     done, run_dir = run(tmp_path, sim)
     assert done.returncode == 0, done.stderr
@@ -150,7 +171,8 @@ HARMLESS = [
 
 
 @pytest.mark.parametrize(("role", "mode", "options"), HARMLESS, ids=[f"{r}-{m}" for r, m, _ in HARMLESS])
-def test_fault_that_keeps_the_link_leaves_the_run_passing(tmp_path, sim, role, mode, options):
+def test_fault_that_keeps_the_link_leaves_the_run_passing(tmp_path, shared_sim, role, mode, options):
+    sim = shared_sim
     sim.fault(role, mode, *options)
     done, run_dir = run(tmp_path, sim)
     assert done.returncode == 0, done.stderr
@@ -181,7 +203,7 @@ LASTING = [
 )
 def test_lasting_fault_is_an_error_and_the_bench_is_made_safe(tmp_path, sim, role, mode, options, error):
     sim.fault(role, mode, *options)
-    done, run_dir = run(tmp_path, sim)
+    done, run_dir = run(tmp_path, sim, retries=1)  # one reopening is enough to show it does not help
     assert done.returncode == 3, done.stderr
     measured = journal(run_dir)
     assert [m["verdict"] for m in measured] == ["PASS", "ERROR"]  # on_error: stop (the default)
