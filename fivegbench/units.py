@@ -34,7 +34,8 @@ def _number_and_unit(text: str, name: str) -> tuple[float, str]:
     """``'43 dBm'`` -> ``(43.0, 'dBm')``; anything but a finite number and a unit is refused."""
     match = _QUANTITY.fullmatch(text)
     if match is None:
-        raise UnitParseError(f"{text!r} is not {name}: write a number and a unit, e.g. '{_EXAMPLES[name]}'")
+        example = next(example for _, kind_name, example in KINDS.values() if kind_name == name)
+        raise UnitParseError(f"{text!r} is not {name}: write a number and a unit, e.g. '{example}'")
     value = float(match.group(1))
     if not math.isfinite(value):
         raise UnitParseError(f"{text!r} is not a finite {name.split(' ', 1)[1]}")
@@ -47,24 +48,16 @@ def registry() -> pint.UnitRegistry:
     return pint.UnitRegistry(str(Path(__file__).with_name("units.txt")), autoconvert_offset_to_baseunit=True)
 
 
-# What a plan can ask for -> (unit the value is returned in, human name used in error messages).
-KINDS: dict[str, tuple[str, str]] = {
-    "frequency": ("Hz", "a frequency"),
-    "power": ("dBm", "a power"),
-    "ratio": ("dB", "a ratio in dB"),
-    "time": ("s", "a time"),
-    "rate": ("bit/s", "a bit rate"),
-    "psd": ("dBm/MHz", "a power density"),
-    "percent": ("%", "a percentage"),
-}
-_EXAMPLES = {
-    "a frequency": "3750 MHz",
-    "a power": "43 dBm",
-    "a ratio in dB": "40 dB",
-    "a time": "10 s",
-    "a bit rate": "100 Mbit/s",
-    "a power density": "-13 dBm/MHz",
-    "a percentage": "1 %",
+# What a plan can ask for -> (unit the value is returned in, human name used in error messages,
+# an example of how it is written).
+KINDS: dict[str, tuple[str, str, str]] = {
+    "frequency": ("Hz", "a frequency", "3750 MHz"),
+    "power": ("dBm", "a power", "43 dBm"),
+    "ratio": ("dB", "a ratio in dB", "40 dB"),
+    "time": ("s", "a time", "10 s"),
+    "rate": ("bit/s", "a bit rate", "100 Mbit/s"),
+    "psd": ("dBm/MHz", "a power density", "-13 dBm/MHz"),
+    "percent": ("%", "a percentage", "1 %"),
 }
 
 #: Units values are reported in that are not a kind's own unit -> that kind.
@@ -73,7 +66,7 @@ DISPLAY_UNITS: dict[str, str] = {"Mbit/s": "rate", "ms": "time"}
 
 def kind_of_unit(unit: str) -> str | None:
     """The kind (``rate``, ``time``, ...) a unit measures, or None for a count or unknown unit."""
-    return next((kind for kind, (base, _) in KINDS.items() if base == unit), DISPLAY_UNITS.get(unit))
+    return next((kind for kind, (base, _, _) in KINDS.items() if base == unit), DISPLAY_UNITS.get(unit))
 
 
 def parse(text: object, kind: str) -> float:
@@ -81,7 +74,7 @@ def parse(text: object, kind: str) -> float:
 
     Raises UnitParseError with a message such as ``'45 dBz' is not a power``.
     """
-    unit, name = KINDS[kind]
+    unit, name, _ = KINDS[kind]
     if isinstance(text, bool) or not isinstance(text, str | int | float):
         raise UnitParseError(f"{text!r} is not {name}")
     if not isinstance(text, str):
@@ -120,7 +113,7 @@ def _quantity(text: str, name: str) -> Any:
 def _case_hint(text: str, unit: str, name: str) -> str:
     """`` (units are case-sensitive: did you mean '40 MHz'?)`` when ``unit`` differs from a unit
     of the wanted kind only in case (pint's case-insensitive lookup finds it), else ``""``."""
-    wanted = next(u for u, n in KINDS.values() if n == name)
+    wanted = next(u for u, n, _ in KINDS.values() if n == name)
     ureg = registry()
     found: list[tuple[str, str, str]] = []
     # pint folds the case of unit names but not of prefixes: try 'ghz' as 'Ghz' too
