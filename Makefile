@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/mypy fivegbench
 
 test: $(STAMP) sysdeps lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=25
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/io.py

@@ -82,8 +82,8 @@ def parse(text: object, kind: str) -> float:
     if kind == "psd":
         return _parse_psd(text, name)
     if kind == "percent":
-        return _parse_percent(text, name)
-    quantity = _quantity(text, name)
+        return _parse_percent(text, unit, name)
+    quantity = _quantity(text, unit, name)
     if quantity.dimensionless and unit not in ("dB",):
         raise UnitParseError(f"{text!r} is not {name}")
     if kind == "ratio":
@@ -102,18 +102,18 @@ def parse(text: object, kind: str) -> float:
     return value
 
 
-def _quantity(text: str, name: str) -> Any:
+def _quantity(text: str, wanted: str, name: str) -> Any:
+    """``text`` as a pint Quantity; ``wanted`` (the kind's unit) and ``name`` word the error."""
     value, unit = _number_and_unit(text, name)
     try:
         return registry().Quantity(value, unit)
     except Exception as exc:  # pint raises many types for an unknown unit
-        raise UnitParseError(f"{text!r} is not {name}{_case_hint(text, unit, name)}") from exc
+        raise UnitParseError(f"{text!r} is not {name}{_case_hint(text, unit, wanted)}") from exc
 
 
-def _case_hint(text: str, unit: str, name: str) -> str:
+def _case_hint(text: str, unit: str, wanted: str) -> str:
     """`` (units are case-sensitive: did you mean '40 MHz'?)`` when ``unit`` differs from a unit
-    of the wanted kind only in case (pint's case-insensitive lookup finds it), else ``""``."""
-    wanted = next(u for u, n, _ in KINDS.values() if n == name)
+    convertible to ``wanted`` only in case (pint's case-insensitive lookup finds it), else ``""``."""
     ureg = registry()
     found: list[tuple[str, str, str]] = []
     # pint folds the case of unit names but not of prefixes: try 'ghz' as 'Ghz' too
@@ -130,9 +130,9 @@ def _case_hint(text: str, unit: str, name: str) -> str:
     return ""
 
 
-def _parse_percent(text: str, name: str) -> float:
+def _parse_percent(text: str, unit: str, name: str) -> float:
     """``0.5 %`` -> 0.5 (pint reads ``%`` as a dimensionless ``percent``)."""
-    quantity = _quantity(text, name)
+    quantity = _quantity(text, unit, name)
     if str(quantity.units) != "percent":
         raise UnitParseError(f"{text!r} is not {name}")
     return float(quantity.magnitude)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from fivegbench.sim.waveform import FrameSpec, Transmitter
+
 
 @dataclass
 class GnbState:
@@ -23,6 +25,9 @@ class GnbState:
     tx_power_dbm: float = 30.0
     test_model: str = "NR-FR1-TM1.1"
     rf_on: bool = False
+    freq_error_ppm: float = 0.01
+    """Carrier frequency error of the gNB's reference oscillator, ppm (model assumption [U]: a
+    GPS-disciplined wide-area BS stays well inside the ±0.05 ppm of TS 38.104 §6.5.1)."""
 
 
 @dataclass
@@ -35,6 +40,7 @@ class PowerAmplifier:
     """
 
     saturation_dbm: float = 54.0
+    smoothness: float = 2.0
 
 
 @dataclass
@@ -49,3 +55,27 @@ class World:
     """Setting of the programmable attenuator in the UE/traffic path; the radio-link model reads it."""
     seed: int = 20261127
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def transmitter(self) -> Transmitter | None:
+        """What the gNB sends through its PA now (None with RF off), for
+        :func:`fivegbench.sim.waveform.capture` and the spectrum derived from it."""
+        with self.lock:
+            gnb = self.gnb
+            if not gnb.rf_on:
+                return None
+            tdd = gnb.tdd_pattern or None
+            frame = FrameSpec(
+                test_model=gnb.test_model,
+                bandwidth_hz=gnb.bandwidth_hz,
+                scs_hz=gnb.scs_hz,
+                tdd_pattern=tdd,
+                special_slot=gnb.special_slot if tdd and "S" in tdd else None,
+            )
+            return Transmitter(
+                frame=frame,
+                tx_power_dbm=gnb.tx_power_dbm,
+                pa_saturation_dbm=self.pa.saturation_dbm,
+                carrier_frequency_hz=gnb.center_frequency_hz,
+                freq_error_ppm=gnb.freq_error_ppm,
+                rapp_smoothness=self.pa.smoothness,
+            )
