@@ -33,10 +33,16 @@ bins). Over all bins, Parseval makes it exact per segment: Σ_k P_s[k] / ENBW = 
 Σ_n w_n², a window-weighted mean of |x|² over the segment. The only approximation in a band is the
 spread of the window kernel across the band edges (a fraction of a bin at each edge).
 
+Time weighting: the first and last 3N/4 samples weigh less in the Welch mean, so on a capture whose
+power varies in time (one slot: PDCCH symbol, PDSCH, empty symbols) the total would follow the
+middle of the capture (+0.1 dB on the srsRAN slot). The spectrum is therefore rescaled by one factor
+so that Σ_k P[k] / ENBW equals the mean of |x|² over every sample of the capture: the total power is
+time-uniform, the spectral shape (ratios, bandwidths) is Welch's.
+
 Accuracy (tests/reduce/test_spectrum.py, test_iq_power_aclr.py; 1 ms at 61.44 Msps, 30 kHz bins):
 a flat band integrated exactly over its width reads about 0.3 bin x 2 edges / width low
-(-0.009 dB for 9.36 MHz); random signals add a statistical error because the first and last 3/4
-segment weigh less (≈0.006 dB rms at 9.36 MHz, growing as 1/sqrt(bandwidth)); a tone is exact.
+(-0.009 dB for 9.36 MHz); the band's share of the total carries Welch's statistical error
+(≈0.006 dB rms at 9.36 MHz, growing as 1/sqrt(bandwidth)); a tone is exact.
 
 Units: x in volts across ``impedance_ohms`` R -> instantaneous power |x|²/R watts and ``power_dbm``
 = 10·log10(P[k]/R / 1 mW). With ``impedance_ohms=None`` the capture has no absolute scale and
@@ -174,6 +180,12 @@ def iq_spectrum(
     enbw = float(nfft * np.sum(window**2) / np.sum(window) ** 2)
     hop = nfft // 4
     pxx = _welch_spectrum(x, window, hop)
+    # Welch weighs the first and last 3N/4 samples less; on a bursty capture (a slot whose PDCCH
+    # symbol is weaker than its PDSCH) that shifts the total by ~0.1 dB. Rescale so that the
+    # trace's total power is the capture's time-uniform mean power (Parseval), keeping its shape.
+    welch_total = float(np.sum(pxx)) / enbw
+    if welch_total > 0:
+        pxx = pxx * (float(np.mean(x.real**2 + x.imag**2)) / welch_total)
     freqs = np.fft.fftshift(np.fft.fftfreq(nfft, 1.0 / float(sample_rate_hz)))
     if impedance_ohms is not None:
         pxx = pxx / impedance_ohms * 1e3  # V² -> W -> mW
