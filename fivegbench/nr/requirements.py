@@ -37,6 +37,7 @@ __all__ = [
     "ACLR_RELATIVE_SHARED_SPECTRUM_2ND",
     "ACLR_SHARED_SPECTRUM_BANDS",
     "ACLR_TEST_TOLERANCE",
+    "BS_CATEGORIES",
     "BS_CLASSES",
     "EVM_16QAM",
     "EVM_64QAM",
@@ -76,6 +77,8 @@ __all__ = [
 
 Status = Literal["V", "V2", "D", "U"]
 BS_CLASSES = ("wide_area", "medium_range", "local_area")
+BS_CATEGORIES = ("A", "B")
+"""OBUE categories of TS 38.104 §6.6.4 (Category A or B is a regional choice)."""
 FR1_MAX_HZ = 7.125e9
 
 _REF = "nr-standards.md §1.2"
@@ -339,7 +342,7 @@ def _check_bs_class(bs_class: str) -> str:
 
 def _check_category(category: str) -> str:
     cat = str(category).strip().upper()
-    if cat not in ("A", "B"):
+    if cat not in BS_CATEGORIES:
         raise ValueError(f"unknown BS category {category!r}; expected 'A' or 'B'")
     return cat
 

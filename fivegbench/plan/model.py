@@ -23,6 +23,7 @@ from fivegbench import kinds, units
 from fivegbench.identity import POLICIES as IDENTITY_POLICIES
 from fivegbench.nr.arfcn import arfcn_to_hz
 from fivegbench.nr.carrier import CarrierError, check_carrier
+from fivegbench.nr.requirements import BS_CATEGORIES, BS_CLASSES
 from fivegbench.nr.test_models import TEST_MODELS
 from fivegbench.params import (
     ARFCN,
@@ -42,8 +43,6 @@ from fivegbench.plan.yamlsafe import PathElem, StrictModel, WrittenAs, at, descr
 MAX_POINTS = 100_000
 """Most sweep points in one step, and most measurements (points x repeat) in a step and in a plan."""
 
-BS_CLASSES: tuple[str, ...] = ("wide_area", "medium_range", "local_area")
-BS_CATEGORIES: tuple[str, ...] = ("A", "B")
 ON_ERROR: tuple[str, ...] = ("stop", "continue", "skip-step")
 """After an ERROR: stop the run, continue with the next point, or skip the rest of that step."""
 
