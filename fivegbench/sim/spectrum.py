@@ -1,48 +1,45 @@
 """What a swept spectrum analyzer displays, given the simulated world: pure numpy.
 
 ``swept_trace(scene, settings, rng)`` returns the dBm value of every trace point at
-``np.linspace(start, stop, points)``. The model, and which numbers in it are assumptions:
+``np.linspace(start, stop, points)``. The model, and which numbers in it are assumptions [U]:
 
 Emission (at the analyzer input)
-    If the gNB's RF is on, a flat power spectral density over BW_Config = N_RB·12·SCS
-    (:func:`fivegbench.nr.bandwidth.config_bandwidth_hz`) centred on the carrier frequency, of
-    total power ``P_out - path_loss`` where ``P_out = tx_power - compression(IBO)`` and
-    ``IBO = saturation - tx_power``. TDD gating is not modelled: the trace shows the power of
-    the downlink symbols, as a gated measurement would.
-
-PA regrowth
-    Rapp p = 2 calibration (nr-standards.md §5.2, 100 MHz NR, no DPD/CFR), interpolated
-    linearly in IBO (dB) and extrapolated linearly beyond the table; compression is clipped at
-    >= 0 and P_out at <= saturation; ACLR is capped at 75 dB (1st) / 85 dB (2nd adjacent), a
-    model assumption standing for the TX filter floor. The leakage *shape* is third-order
-    regrowth S3 (the carrier rect convolved with itself three times, spanning ±1.5·BW_Config)
-    plus fifth-order S5 (five times, ±2.5·BW_Config); both are Irwin–Hall densities, so their
-    power in any band is exact (closed-form CDF). ``a5`` is set so the power in each 2nd
-    adjacent channel (BW_Config wide at ±2× channel bandwidth) is carrier − ACLR2, then ``a3``
-    so the 1st adjacent channel (at ± channel bandwidth) is carrier − ACLR1.
+    If the gNB's RF is on, the power spectral density of its PA output over the DL symbols
+    (:func:`fivegbench.sim.psd.pa_output_psd`): the TS 38.141-1 test-model frame of
+    :func:`fivegbench.sim.waveform.synthesize` (OFDM, transmit channel filter, in-band DAC noise
+    at -50 dBc [U]) driven through the Rapp PA exactly as :func:`fivegbench.sim.waveform.capture`
+    drives it (small-signal output = the commanded TX power, saturation and smoothness p from
+    :class:`fivegbench.sim.world.PowerAmplifier` [U]), plus the PA output noise floor
+    (-145 dBc/Hz [U], flat over the synthesis band, 5 x N x SCS wide); shifted by the carrier
+    frequency error and lowered by the path loss. So channel power, compression, ACLR, OBW and SEM
+    all follow from the same samples as the I/Q captures; nothing is looked up in a table.
+    TDD gating is not modelled as a time variation: the trace shows the power of the DL symbols,
+    as a gated measurement would. Phase noise is left out of the density (it shapes only the
+    skirt within a few hundred kHz, ~-73 dBc in an adjacent channel; see :mod:`~fivegbench.sim.psd`).
 
 RBW filter
     Gaussian power response ``G(Δ) = exp(-Δ²/(2σ²))``, ``σ = RBW/(2√(2 ln 2))`` (RBW is the
     -3 dB width), so ``ENBW = σ√(2π) ≈ 1.0645·RBW`` (:data:`ENBW_FACTOR`). The point power is
     ``∫PSD(f')G(f-f')df'``: the PSD is integrated exactly into cells of a fine grid
-    (step ≤ RBW/8), convolved with the sampled kernel (renormalised to the ENBW) and, since an
-    RMS detector integrates while sweeping across its bin, averaged over the bin width
-    (span/(points-1)) before being interpolated to the trace points.
+    (step ≤ RBW/8) from its cumulative power, convolved with the sampled kernel (renormalised to
+    the ENBW) and, since an RMS detector integrates while sweeping across its bin, averaged over
+    the bin width (span/(points-1)) before being interpolated to the trace points.
 
 Noise
-    Displayed average noise density -152 dBm/Hz at 0 dB input attenuation (model assumption),
+    Displayed average noise density -152 dBm/Hz at 0 dB input attenuation [U],
     +1 dB per dB of attenuation; a point shows ``density·ENBW``.
 
 Detector
     The emission is noise-like (OFDM), so every detector sees exponentially distributed power
     samples. RMS/AVERage: the point's mean power times Gamma(k, 1/k) (mean 1) with
-    ``k = max(4, 4·t_point·RBW)``, ``t_point = sweep_time/points`` (model assumption: 4
-    independent samples per 1/RBW). SAMPle: one exponential sample. POSitive/APEak: the
-    maximum, NEGative: the minimum, of ``max(1, t_point·RBW)`` exponential samples.
+    ``k = max(4, 4·t_point·RBW)``, ``t_point = sweep_time/points`` [U: 4 independent samples per
+    1/RBW]. SAMPle: one exponential sample. POSitive/APEak: the maximum, NEGative: the minimum, of
+    ``max(1, t_point·RBW)`` exponential samples.
 
 Sweep time and overload
-    Auto sweep time ``2.5·span/(RBW·min(RBW, VBW))`` s. RF overload when the total input power
-    minus the attenuation exceeds 0 dBm at the first mixer (model assumption).
+    Auto sweep time ``2.5·span/(RBW·min(RBW, VBW))`` s [U]. RF overload when the total input
+    power (the PSD's, over the DL symbols) minus the attenuation exceeds 0 dBm at the first mixer
+    [U].
 """
 
 from __future__ import annotations
@@ -56,6 +53,8 @@ import numpy as np
 from scipy.signal import fftconvolve
 
 from fivegbench.nr.bandwidth import config_bandwidth_hz
+from fivegbench.sim.psd import Psd, pa_output_psd
+from fivegbench.sim.waveform import Transmitter
 
 if TYPE_CHECKING:
     from fivegbench.sim.world import World
@@ -64,49 +63,13 @@ log = logging.getLogger(__name__)
 
 #: ENBW / RBW of the Gaussian RBW filter (RBW = -3 dB width): σ√(2π) / (2√(2 ln 2)·σ).
 ENBW_FACTOR: float = math.sqrt(2.0 * math.pi) / (2.0 * math.sqrt(2.0 * math.log(2.0)))
-#: Displayed average noise level at 0 dB attenuation, dBm/Hz (model assumption).
+#: Displayed average noise level at 0 dB attenuation, dBm/Hz (model assumption [U]).
 DANL_DBM_PER_HZ: float = -152.0
-#: First-mixer level above which the analyzer reports RF overload, dBm (model assumption).
+#: First-mixer level above which the analyzer reports RF overload, dBm (model assumption [U]).
 MIXER_OVERLOAD_DBM: float = 0.0
-#: ACLR caps standing for the TX filter floor, dB (model assumption).
-ACLR1_CAP_DB: float = 75.0
-ACLR2_CAP_DB: float = 85.0
-
-# Rapp p = 2 calibration, nr-standards.md §5.2: IBO (dB) -> compression OBO-IBO, ACLR1, ACLR2.
-_IBO_DB = np.array([4.0, 6.0, 8.0, 10.0, 12.0, 14.0])
-_COMPRESSION_DB = np.array([1.0, 0.5, 0.3, 0.1, 0.0, 0.0])
-_ACLR1_DB = np.array([27.0, 31.3, 36.5, 42.6, 49.6, 57.0])
-_ACLR2_DB = np.array([53.7, 57.9, 62.0, 66.9, 72.9, 79.8])
 
 _KERNEL_SIGMAS = 6.0  # the Gaussian kernel is truncated at ±6σ (1e-8 of its peak)
 _MAX_GRID = 1 << 20  # cells of the fine grid; beyond it the step grows (see _fine_grid)
-_SHAPE_CELLS = 256  # at least this many cells per BW_Config, to resolve the regrowth shapes
-
-
-# ---------------------------------------------------------------------------------------------
-# PA model
-# ---------------------------------------------------------------------------------------------
-
-
-def _interp_extrap(x: float, xp: np.ndarray, fp: np.ndarray) -> float:
-    """Piecewise-linear interpolation, extrapolated linearly with the end segments' slopes."""
-    if x < xp[0]:
-        return float(fp[0] + (x - xp[0]) * (fp[1] - fp[0]) / (xp[1] - xp[0]))
-    if x > xp[-1]:
-        return float(fp[-1] + (x - xp[-1]) * (fp[-1] - fp[-2]) / (xp[-1] - xp[-2]))
-    return float(np.interp(x, xp, fp))
-
-
-def compression_db(ibo_db: float) -> float:
-    """Gain compression OBO - IBO (dB, >= 0) of the Rapp p = 2 PA at input back-off ``ibo_db``."""
-    return max(0.0, _interp_extrap(ibo_db, _IBO_DB, _COMPRESSION_DB))
-
-
-def aclr_db(ibo_db: float) -> tuple[float, float]:
-    """(ACLR 1st adjacent, ACLR 2nd adjacent) in dB at input back-off ``ibo_db`` (dB)."""
-    aclr1 = min(ACLR1_CAP_DB, _interp_extrap(ibo_db, _IBO_DB, _ACLR1_DB))
-    aclr2 = min(ACLR2_CAP_DB, _interp_extrap(ibo_db, _IBO_DB, _ACLR2_DB))
-    return aclr1, aclr2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -120,55 +83,73 @@ class RfScene:
 
     Attributes
     ----------
-    rf_on : the gNB transmits.
-    center_frequency_hz, bandwidth_hz, scs_hz : the NR carrier (channel bandwidth, SCS).
-    tx_power_dbm : the gNB's configured output power (before PA compression), dBm.
-    saturation_dbm : PA saturation power, dBm.
+    transmitter : what the gNB sends through its PA (frame, drive, impairments); None with RF off.
     path_loss_db : loss from the antenna connector to the analyzer input, dB.
+
+    The carrier's properties (``center_frequency_hz`` ... ``config_bandwidth_hz``) describe the
+    transmitted carrier, so they raise ValueError with RF off; ``carrier_power_dbm`` is then -inf.
     """
 
-    rf_on: bool
-    center_frequency_hz: float
-    bandwidth_hz: float
-    scs_hz: float
-    tx_power_dbm: float
-    saturation_dbm: float
+    transmitter: Transmitter | None
     path_loss_db: float
 
     @classmethod
     def from_world(cls, world: World) -> RfScene:
         """Snapshot ``world`` under its lock."""
         with world.lock:
-            gnb = world.gnb
-            return cls(
-                rf_on=gnb.rf_on,
-                center_frequency_hz=gnb.center_frequency_hz,
-                bandwidth_hz=gnb.bandwidth_hz,
-                scs_hz=gnb.scs_hz,
-                tx_power_dbm=gnb.tx_power_dbm,
-                saturation_dbm=world.pa.saturation_dbm,
-                path_loss_db=world.path_loss_db,
-            )
+            return cls(transmitter=world.transmitter(), path_loss_db=world.path_loss_db)
 
     @property
-    def ibo_db(self) -> float:
-        """PA input back-off from saturation, dB."""
-        return self.saturation_dbm - self.tx_power_dbm
+    def rf_on(self) -> bool:
+        """The gNB transmits."""
+        return self.transmitter is not None
 
     @property
-    def output_power_dbm(self) -> float:
-        """Carrier power at the antenna connector after compression (<= saturation), dBm."""
-        return min(self.tx_power_dbm - compression_db(self.ibo_db), self.saturation_dbm)
+    def _tx(self) -> Transmitter:
+        if self.transmitter is None:
+            raise ValueError("RF is off: the scene has no carrier")
+        return self.transmitter
 
     @property
-    def carrier_power_dbm(self) -> float:
-        """Carrier power at the analyzer input, dBm (-inf with RF off)."""
-        return self.output_power_dbm - self.path_loss_db if self.rf_on else -math.inf
+    def center_frequency_hz(self) -> float:
+        """Nominal carrier frequency, Hz (what the gNB is configured to)."""
+        return self._tx.carrier_frequency_hz
+
+    @property
+    def frequency_error_hz(self) -> float:
+        """Transmitted minus nominal carrier frequency, Hz."""
+        return self._tx.carrier_frequency_hz * self._tx.freq_error_ppm * 1e-6
+
+    @property
+    def bandwidth_hz(self) -> float:
+        """Channel bandwidth, Hz."""
+        return self._tx.frame.bandwidth_hz
+
+    @property
+    def scs_hz(self) -> float:
+        """Subcarrier spacing, Hz."""
+        return self._tx.frame.scs_hz
+
+    @property
+    def tx_power_dbm(self) -> float:
+        """The gNB's commanded (small-signal) output power, dBm."""
+        return self._tx.tx_power_dbm
 
     @property
     def config_bandwidth_hz(self) -> float:
-        """BW_Config = N_RB·12·SCS, Hz (ValueError for a non-3GPP bandwidth/SCS)."""
+        """BW_Config = N_RB·12·SCS, Hz."""
         return config_bandwidth_hz(self.bandwidth_hz, self.scs_hz)
+
+    @property
+    def carrier_power_dbm(self) -> float:
+        """Carrier power at the analyzer input, dBm: the PA output over BW_Config around the
+        transmitted carrier frequency, after compression and path loss (-inf with RF off)."""
+        if self.transmitter is None:
+            return -math.inf
+        half = self.config_bandwidth_hz / 2.0
+        psd = pa_output_psd(self.transmitter)
+        mw = float(psd.power_mw(self.frequency_error_hz - half, self.frequency_error_hz + half))
+        return 10.0 * math.log10(mw) - self.path_loss_db
 
 
 @dataclass(frozen=True)
@@ -225,78 +206,22 @@ def noise_density_mw_per_hz(attenuation_db: float) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Component:
-    """One spectral component: ``power_mw`` spread as the n-fold self-convolution of a rect of
-    width ``width_hz`` centred on ``center_hz`` (n = 1: the carrier; 3, 5: regrowth)."""
-
-    power_mw: float
-    order: int
-    center_hz: float
-    width_hz: float
-
-    def cdf(self, f_hz: np.ndarray) -> np.ndarray:
-        """Power (mW) of this component below each frequency in ``f_hz``."""
-        u = (np.asarray(f_hz, dtype=float) - self.center_hz) / self.width_hz + self.order / 2.0
-        return self.power_mw * irwin_hall_cdf(u, self.order)
-
-    def power_in(self, lo_hz: float, hi_hz: float) -> float:
-        """Power (mW) of this component between ``lo_hz`` and ``hi_hz``."""
-        c = self.cdf(np.array([lo_hz, hi_hz]))
-        return float(c[1] - c[0])
-
-
-def irwin_hall_cdf(u: np.ndarray, n: int) -> np.ndarray:
-    """CDF of the sum of ``n`` U(0, 1) variables (the n-fold rect convolution), evaluated on
-    the lower half and mirrored, so the tails keep their relative precision."""
-    u = np.clip(np.asarray(u, dtype=float), 0.0, float(n))
-    lower = np.minimum(u, n - u)
-    total = np.zeros_like(lower)
-    for k in range(n + 1):
-        total += (-1) ** k * math.comb(n, k) * np.maximum(lower - k, 0.0) ** n
-    total /= math.factorial(n)
-    return np.where(u <= n / 2.0, total, 1.0 - total)
-
-
-def emission(scene: RfScene) -> list[Component]:
-    """The components reaching the analyzer input (empty with RF off)."""
-    if not scene.rf_on:
-        return []
-    width = scene.config_bandwidth_hz
-    fc = scene.center_frequency_hz
-    carrier_mw = 10.0 ** (scene.carrier_power_dbm / 10.0)
-    aclr1, aclr2 = aclr_db(scene.ibo_db)
-    a3, a5 = _regrowth_powers(carrier_mw, aclr1, aclr2, width, scene.bandwidth_hz)
-    return [
-        Component(carrier_mw, 1, fc, width),
-        Component(a3, 3, fc, width),
-        Component(a5, 5, fc, width),
-    ]
-
-
-def _regrowth_powers(
-    carrier_mw: float, aclr1_db: float, aclr2_db: float, width_hz: float, channel_bw_hz: float
-) -> tuple[float, float]:
-    """Total powers (mW) of S3 and S5 that give the wanted ACLR in each adjacent channel.
-
-    S3 spans ±1.5·BW_Config, which never reaches the 2nd adjacent channel (its lower edge is
-    2·BW_channel - BW_Config/2 > 1.5·BW_Config), so a5 follows from ACLR2 alone; a3 then makes
-    up the rest of the 1st adjacent channel's power (clipped at 0 if S5 alone exceeds it).
-    """
-    s3 = Component(1.0, 3, 0.0, width_hz)
-    s5 = Component(1.0, 5, 0.0, width_hz)
-    adj1 = (channel_bw_hz - width_hz / 2.0, channel_bw_hz + width_hz / 2.0)
-    adj2 = (2.0 * channel_bw_hz - width_hz / 2.0, 2.0 * channel_bw_hz + width_hz / 2.0)
-    a5 = carrier_mw * 10.0 ** (-aclr2_db / 10.0) / s5.power_in(*adj2)
-    residual = carrier_mw * 10.0 ** (-aclr1_db / 10.0) - a5 * s5.power_in(*adj1)
-    a3 = max(0.0, residual / s3.power_in(*adj1))
-    return a3, a5
+def _emission(scene: RfScene) -> tuple[Psd, float, float] | None:
+    """(PA output density, frequency of its 0 Hz at the analyzer input, linear path gain), or
+    None with RF off."""
+    if scene.transmitter is None:
+        return None
+    origin = scene.center_frequency_hz + scene.frequency_error_hz
+    return pa_output_psd(scene.transmitter), origin, 10.0 ** (-scene.path_loss_db / 10.0)
 
 
 def total_input_power_dbm(scene: RfScene) -> float:
-    """Total power at the analyzer input (all components), dBm; -inf with RF off."""
-    total = sum(c.power_mw for c in emission(scene))
-    return 10.0 * math.log10(total) if total > 0 else -math.inf
+    """Total power at the analyzer input over the DL symbols, dBm; -inf with RF off."""
+    emission = _emission(scene)
+    if emission is None:
+        return -math.inf
+    psd, _, gain = emission
+    return 10.0 * math.log10(psd.total_mw * gain)
 
 
 def is_overloaded(scene: RfScene, attenuation_db: float) -> bool:
@@ -313,20 +238,19 @@ def filtered_signal_mw(scene: RfScene, settings: SweepSettings) -> np.ndarray:
     """Mean signal power (mW, no noise) each trace point shows through the RBW filter and the
     RMS detector's bin integration."""
     freqs = settings.frequencies_hz
-    components = emission(scene)
-    if not components:
+    emission = _emission(scene)
+    if emission is None:
         return np.zeros_like(freqs)
+    psd, origin, gain = emission
     sigma = settings.rbw_hz / (2.0 * math.sqrt(2.0 * math.log(2.0)))
     reach = _KERNEL_SIGMAS * sigma + settings.bin_hz
-    extent = max(c.order * c.width_hz / 2.0 for c in components)
-    fc = scene.center_frequency_hz
-    lo = max(fc - extent, settings.start_hz - reach) - reach
-    hi = min(fc + extent, settings.stop_hz + reach) + reach
+    lo = max(origin + psd.edges_hz[0], settings.start_hz - reach) - reach
+    hi = min(origin + psd.edges_hz[-1], settings.stop_hz + reach) + reach
     if hi <= lo:
         return np.zeros_like(freqs)  # the emission is entirely outside the sweep
-    edges = _fine_grid(lo, hi, min(settings.rbw_hz / 8.0, scene.config_bandwidth_hz / _SHAPE_CELLS))
+    edges = _fine_grid(lo, hi, settings.rbw_hz / 8.0)
     step = edges[1] - edges[0]
-    cells = sum((np.diff(c.cdf(edges)) for c in components), np.zeros(len(edges) - 1))
+    cells = np.diff(psd.cumulative_below(edges - origin)) * gain
     power = fftconvolve(cells, _gaussian_kernel(sigma, step, enbw_hz(settings.rbw_hz)), mode="same")
     taps = round(settings.bin_hz / step) | 1
     if taps > 1:

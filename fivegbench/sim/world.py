@@ -32,15 +32,23 @@ class GnbState:
 
 @dataclass
 class PowerAmplifier:
-    """A solid-state PA (Rapp model, smoothness p = 2) at the antenna connector.
+    """A solid-state PA (Rapp AM/AM, no DPD/CFR) at the antenna connector.
 
-    ``saturation_dbm`` is the output power at which the Rapp curve saturates. Spectral regrowth
-    (ACLR) is a function of the back-off from it, calibrated on the Rapp p = 2 table in
-    nr-standards.md §5.2 (100 MHz NR, no DPD/CFR).
+    ``saturation_dbm`` is the output power at which the Rapp curve saturates; the regrowth, and so
+    ACLR, follows from driving the synthesized frame through it (:mod:`fivegbench.sim.spectrum`).
+    Both defaults are model assumptions [U], chosen so the demo's verdicts follow the physics with
+    margins (TM1.1, n78 100 MHz, measured through the simulated bench): ACLR ~65 / 62 / 49 dB from
+    the PA at 37 / 40 / 43 dBm, so every level passes 44.2 dB with the analyzer's noise floor
+    included; ~36 dB at 46 dBm, which fails the relative limit and the absolute one (-10.2 vs
+    -12.2 dBm/MHz, Cat A WA with TT). Compression 0.03 dB at 43 dBm, 0.18 dB at 46 dBm. p = 3
+    rather than 2: a p = 2 PA gains only ~3.3 dB ACLR per dB of back-off, too little between 43
+    and 46 dBm to pass with 2 dB margin at one and fail the absolute limit at the other; both
+    smoothnesses are rows of the calibration run in nr-standards.md §5.2, which this model
+    reproduces (p = 3: 48.9 dB at 10 dB IBO, 40.1 dB at 8 dB).
     """
 
-    saturation_dbm: float = 54.0
-    smoothness: float = 2.0
+    saturation_dbm: float = 53.0
+    smoothness: float = 3.0
 
 
 @dataclass

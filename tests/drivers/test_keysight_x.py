@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fivegbench.drivers.analyzer.keysight_x import KeysightX
-from fivegbench.drivers.analyzer.rs_fsw import GAUSSIAN_ENBW_FACTOR, Trace
+from fivegbench.drivers.analyzer.rs_fsw import Trace
 from fivegbench.drivers.analyzer.trace import Trace as SharedTrace
 from fivegbench.errors import InstrumentError
 from fivegbench.transport.scripted import ScriptedTransport
@@ -73,14 +73,20 @@ def test_validator_rejects_with_nothing_sent(name, value):
     assert t.sent == []
 
 
+PREPARE = [
+    ("*CLS", None),
+    (":INST:SEL SA;*OPC?", "1"),  # back to the spectrum if a capture stopped half-way
+    (":INIT:CONT OFF", None),
+    (":FORM REAL,32", None),
+    (":FORM:BORD SWAP", None),
+]
+
+
 def test_idn_and_prepare():
     idn = "Keysight Technologies,N9030B,MY12345678,A.33.03"
     pairs = [
         ("*IDN?", idn),
-        ("*CLS", None),
-        (":INIT:CONT OFF", None),
-        (":FORM REAL,32", None),
-        (":FORM:BORD SWAP", None),
+        *PREPARE,
         NO_ERROR,
     ]
     with ScriptedTransport(pairs) as t:
@@ -91,10 +97,7 @@ def test_idn_and_prepare():
 
 def test_prepare_reports_an_error_from_the_queue():
     pairs = [
-        ("*CLS", None),
-        (":INIT:CONT OFF", None),
-        (":FORM REAL,32", None),
-        (":FORM:BORD SWAP", None),
+        *PREPARE,
         ("SYST:ERR?", '-222,"Data out of range"'),
         NO_ERROR,
     ]
@@ -168,7 +171,7 @@ def acquire_pairs(values: np.ndarray, overload: str = "+16") -> list:
     return [
         (":SENS:FREQ:CENT 3750000000", None),
         (":SENS:FREQ:SPAN 200000000", None),
-        (":SENS:BAND:RES 100000", None),
+        (":SENS:BAND:RES 104000", None),
         (":SENS:BAND:VID 1000000", None),
         (":SENS:SWE:POIN 101", None),
         (":SENS:DET:TRAC AVER", None),
@@ -176,8 +179,14 @@ def acquire_pairs(values: np.ndarray, overload: str = "+16") -> list:
         (":DISP:WIND:TRAC:Y:SCAL:RLEV 10", None),
         (":SENS:POW:ATT:AUTO ON", None),
         NO_ERROR,
+        (":SENS:FREQ:CENT?", "+3.75000000E+009"),
+        (":SENS:FREQ:SPAN?", "+2.00000000E+008"),
+        (":SENS:SWE:POIN?", "+101"),
+        (":SENS:BAND:RES?", "+1.00000000E+005"),  # the ~10 % step nearest 104 kHz
+        (":SENS:BAND:VID?", "+1.00000000E+006"),
         (":SENS:SWE:TIME?", "+5.000000000E-02"),
         (":SENS:POW:ATT?", "+20"),
+        (":DISP:WIND:TRAC:Y:SCAL:RLEV?", "+1.00E+01"),
         (":STAT:QUES:INT:EVEN?", "+16"),  # read before the sweep: what configuring latched
         (":STAT:QUES:POW:EVEN?", "+0"),
         (":INIT:IMM;*OPC?", "1"),
@@ -193,10 +202,11 @@ def acquire_pairs(values: np.ndarray, overload: str = "+16") -> list:
 def test_acquire_exchange():
     values = np.linspace(-60, -20, 101).astype("<f4")
     with ScriptedTransport(acquire_pairs(values)) as t:
-        trace = KeysightX(t).acquire(3.75e9, 200e6, 100e3, 1e6, 101, 10.0)
+        trace = KeysightX(t).acquire(3.75e9, 200e6, 104e3, 1e6, 101, 10.0)
     assert isinstance(trace, Trace) and Trace is SharedTrace
     assert trace.overload == ("input overload",)
-    assert trace.detector == "RMS" and trace.enbw_factor == GAUSSIAN_ENBW_FACTOR
+    assert trace.detector == "RMS"
+    assert trace.enbw_factor == pytest.approx(1.0645, abs=1e-4)  # Gaussian, assumed [U]
     assert trace.sweep_time_s == 0.05 and trace.attenuation_db == 20
     assert trace.rbw_hz == 100e3 and trace.vbw_hz == 1e6 and trace.reference_level_dbm == 10.0
     assert trace.freqs_hz[0] == 3.65e9 and trace.freqs_hz[-1] == 3.85e9
@@ -205,9 +215,12 @@ def test_acquire_exchange():
 
 def test_acquire_with_wrong_point_count_is_an_error():
     values = np.zeros(100, dtype="<f4")
-    pairs = acquire_pairs(values)[:16]
-    with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError, match="100 points, asked 101"):
-        KeysightX(t).acquire(3.75e9, 200e6, 100e3, 1e6, 101, 10.0)
+    pairs = acquire_pairs(values)[:22]
+    with (
+        ScriptedTransport(pairs) as t,
+        pytest.raises(InstrumentError, match="100 points, the analyzer is set to 101"),
+    ):
+        KeysightX(t).acquire(3.75e9, 200e6, 104e3, 1e6, 101, 10.0)
 
 
 def test_acquire_stops_at_a_rejected_argument():
@@ -225,8 +238,79 @@ def test_opc_reply_other_than_one_is_an_error():
 def test_acquire_without_overload_reports_none():
     values = np.linspace(-60, -20, 101).astype("<f4")
     with ScriptedTransport(acquire_pairs(values, overload="+1")) as t:
-        trace = KeysightX(t).acquire(3.75e9, 200e6, 100e3, 1e6, 101, 10.0)
+        trace = KeysightX(t).acquire(3.75e9, 200e6, 104e3, 1e6, 101, 10.0)
     assert trace.overload == ()
+
+
+# -- I/Q ------------------------------------------------------------------------------------------
+
+IQ_CONFIGURE = [
+    (":INST:SEL BASIC;*OPC?", "1"),
+    (":CONF:WAV", None),
+    (":INIT:CONT OFF", None),
+    (":SENS:FREQ:CENT 3750000000", None),
+    (":SENS:POW:RANG 7", None),
+    (":SENS:POW:ATT:AUTO ON", None),
+    (":SENS:WAV:SRAT 1000000", None),
+    (":SENS:WAV:SRAT?", "+1.00000000E+006"),
+    (":SENS:WAV:SWE:TIME 4e-06", None),  # the capture length is a time on the X-series
+    (":FORM REAL,32", None),
+    (":FORM:BORD SWAP", None),
+    NO_ERROR,
+    (":SENS:WAV:SWE:TIME?", "+4.000000000E-06"),
+    (":SENS:FREQ:CENT?", "+3.75000000E+009"),
+    (":SENS:POW:RANG?", "+7.00E+00"),
+    (":SENS:POW:ATT?", "+20"),
+    (":STAT:QUES:INT:EVEN?", "+0"),
+    (":STAT:QUES:POW:EVEN?", "+0"),
+    (":INIT:WAV;*OPC?", "1"),
+]
+IQ_VALUES = np.array([0.5, -0.25, 0.75, 2.0, -1.5, 0.0, 0.125, -0.0625], dtype="<f4")  # I, Q pairs
+
+
+def test_capture_iq_exchange():
+    pairs = [
+        *IQ_CONFIGURE,
+        (":FETC:WAV0?", IQ_VALUES.tobytes()),
+        (":STAT:QUES:INT:COND?", "+0"),
+        (":STAT:QUES:INT:EVEN?", "+32"),
+        (":STAT:QUES:POW:COND?", "+0"),
+        (":STAT:QUES:POW:EVEN?", "+0"),
+        NO_ERROR,
+        (":INST:SEL SA;*OPC?", "1"),  # back to the Spectrum Analyzer mode
+        NO_ERROR,
+    ]
+    with ScriptedTransport(pairs) as t:
+        acquisition = KeysightX(t).capture_iq(3.75e9, 1e6, 4e-6, 7.0)
+    np.testing.assert_array_equal(acquisition.samples, [0.5 - 0.25j, 0.75 + 2j, -1.5 + 0j, 0.125 - 0.0625j])
+    assert (acquisition.sample_rate_hz, acquisition.center_hz) == (1e6, 3.75e9)
+    assert (acquisition.reference_level_dbm, acquisition.attenuation_db) == (7.0, 20.0)
+    assert acquisition.overload == ("over range",)
+
+
+def test_capture_iq_stops_when_the_mode_does_not_change():
+    pairs = [(":INST:SEL BASIC;*OPC?", "0"), (":INST:SEL SA;*OPC?", "1")]
+    with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError, match="unexpected reply '0'"):
+        KeysightX(t).capture_iq(3.75e9, 1e6, 4e-6, 7.0)
+
+
+def test_capture_iq_range_out_of_the_family_range_is_refused_and_sa_mode_restored():
+    pairs = [*IQ_CONFIGURE[:4], (":INST:SEL SA;*OPC?", "1")]
+    with ScriptedTransport(pairs) as t, pytest.raises(ValueError, match="iq_level"):
+        KeysightX(t).capture_iq(3.75e9, 1e6, 4e-6, 31.0)  # above +30 dBm
+
+
+def test_iq_settings_are_not_declared_settings():
+    """They exist only in Basic mode: a declared setting must read back in the prepared (SA) state."""
+    assert not hasattr(KeysightX, "iq_sample_rate") and ":SENS:WAV:SRAT?" not in {
+        getattr(v, "get_command", None) for v in vars(KeysightX).values()
+    }
+
+
+def test_autolevel_returns_the_reference_level_read_back():
+    pairs = [(":SENS:POW:RANG:OPT IMM;*OPC?", "1"), NO_ERROR, (":DISP:WIND:TRAC:Y:SCAL:RLEV?", "+9.00E+00")]
+    with ScriptedTransport(pairs) as t:
+        assert KeysightX(t).autolevel() == 9.0
 
 
 def test_instrument_aclr_is_the_acp_measurement_offsets_a_and_b():

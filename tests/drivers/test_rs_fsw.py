@@ -67,6 +67,7 @@ def test_idn_and_prepare():
     pairs = [
         ("*IDN?", idn),
         ("*CLS", None),
+        ("TRAC:IQ OFF", None),  # back to the spectrum if a capture stopped half-way
         ("INIT:CONT OFF", None),
         ("FORM REAL,32", None),  # no FORM:BORD: the FSW has none (-113); REAL,32 is little-endian
         NO_ERROR,
@@ -103,20 +104,31 @@ def test_trace_with_partial_float_is_an_error():
         RsFsw(t).trace_dbm()
 
 
-def test_acquire_exchange():
+ACQUIRE_CONFIGURE = [
+    ("FREQ:CENT 3750000000", None),
+    ("FREQ:SPAN 200000000", None),
+    ("BAND 110000", None),
+    ("BAND:VID 1000000", None),
+    ("SWE:POIN 101", None),
+    ("DET RMS", None),
+    ("DISP:TRAC:Y:RLEV 10", None),
+    ("INP:ATT:AUTO ON", None),
+    NO_ERROR,
+]
+
+
+def test_acquire_builds_the_trace_from_the_values_read_back():
     values = np.linspace(-60, -20, 101).astype("<f4")
     pairs = [
-        ("FREQ:CENT 3750000000", None),
-        ("FREQ:SPAN 200000000", None),
-        ("BAND 100000", None),
-        ("BAND:VID 1000000", None),
-        ("SWE:POIN 101", None),
-        ("DET RMS", None),
-        ("DISP:TRAC:Y:RLEV 10", None),
-        ("INP:ATT:AUTO ON", None),
-        NO_ERROR,
+        *ACQUIRE_CONFIGURE,
+        ("FREQ:CENT?", "3.75E+09"),
+        ("FREQ:SPAN?", "1.98E+08"),  # the analyzer narrowed it
+        ("SWE:POIN?", "101"),
+        ("BAND?", "1E+05"),  # the 1-2-3-5 step nearest 110 kHz
+        ("BAND:VID?", "1E+06"),
         ("SWE:TIME?", "0.05"),
         ("INP:ATT?", "20"),
+        ("DISP:TRAC:Y:RLEV?", "1E+01"),
         ("STAT:QUES:POW:EVEN?", "1"),  # read before the sweep: what configuring latched
         ("INIT;*OPC?", "1"),
         ("TRAC:DATA? TRACE1", values.tobytes()),
@@ -125,11 +137,130 @@ def test_acquire_exchange():
         NO_ERROR,
     ]
     with ScriptedTransport(pairs) as t:
-        trace = RsFsw(t).acquire(3.75e9, 200e6, 100e3, 1e6, 101, 10.0)
+        trace = RsFsw(t).acquire(3.75e9, 200e6, 110e3, 1e6, 101, 10.0)
     assert trace.overload == ("RF overload",)
+    assert trace.rbw_hz == 100e3 and trace.vbw_hz == 1e6 and trace.reference_level_dbm == 10.0
     assert trace.sweep_time_s == 0.05 and trace.attenuation_db == 20
-    assert trace.freqs_hz[0] == 3.65e9 and trace.freqs_hz[-1] == 3.85e9
+    assert trace.freqs_hz[0] == 3.651e9 and trace.freqs_hz[-1] == 3.849e9
+    assert trace.enbw_factor == pytest.approx(1.0645, abs=1e-4)  # the Gaussian RBW filter
     np.testing.assert_allclose(trace.power_dbm, values)
+
+
+def test_acquire_with_a_trace_of_another_length_is_an_error():
+    pairs = [
+        *ACQUIRE_CONFIGURE,
+        ("FREQ:CENT?", "3.75E+09"),
+        ("FREQ:SPAN?", "2E+08"),
+        ("SWE:POIN?", "101"),
+        ("BAND?", "1E+05"),
+        ("BAND:VID?", "1E+06"),
+        ("SWE:TIME?", "0.05"),
+        ("INP:ATT?", "20"),
+        ("DISP:TRAC:Y:RLEV?", "10"),
+        ("STAT:QUES:POW:EVEN?", "0"),
+        ("INIT;*OPC?", "1"),
+        ("TRAC:DATA? TRACE1", np.zeros(100, dtype="<f4").tobytes()),
+    ]
+    with (
+        ScriptedTransport(pairs) as t,
+        pytest.raises(InstrumentError, match="100 points, the analyzer is set to 101"),
+    ):
+        RsFsw(t).acquire(3.75e9, 200e6, 110e3, 1e6, 101, 10.0)
+
+
+# -- I/Q ------------------------------------------------------------------------------------------
+
+IQ_CONFIGURE = [
+    ("TRAC:IQ ON", None),
+    ("FREQ:CENT 3750000000", None),
+    ("DISP:TRAC:Y:RLEV 7", None),
+    ("INP:ATT:AUTO ON", None),
+    ("TRAC:IQ:SRAT 1000000", None),
+    ("TRAC:IQ:SRAT?", "1E+06"),
+    ("TRAC:IQ:RLEN 4", None),
+    ("FORM REAL,32", None),
+    ("TRAC:IQ:DATA:FORM IQP", None),
+    NO_ERROR,
+    ("TRAC:IQ:RLEN?", "4"),
+    ("FREQ:CENT?", "3.75E+09"),
+    ("DISP:TRAC:Y:RLEV?", "7"),
+    ("INP:ATT?", "2E+01"),
+    ("STAT:QUES:POW:EVEN?", "0"),
+    ("INIT;*OPC?", "1"),
+]
+IQ_VALUES = np.array([0.5, -0.25, 0.75, 2.0, -1.5, 0.0, 0.125, -0.0625], dtype="<f4")  # I, Q pairs
+
+
+def test_capture_iq_exchange():
+    pairs = [
+        *IQ_CONFIGURE,
+        ("TRAC:IQ:DATA:MEM?", IQ_VALUES.tobytes()),
+        ("STAT:QUES:POW:COND?", "4"),
+        ("STAT:QUES:POW:EVEN?", "4"),
+        NO_ERROR,
+        ("TRAC:IQ OFF", None),  # the spectrum back, traces no longer blank
+        NO_ERROR,
+    ]
+    with ScriptedTransport(pairs) as t:
+        acquisition = RsFsw(t).capture_iq(3.75e9, 1e6, 4e-6, 7.0)
+    np.testing.assert_array_equal(acquisition.samples, [0.5 - 0.25j, 0.75 + 2j, -1.5 + 0j, 0.125 - 0.0625j])
+    assert acquisition.samples.dtype == np.complex64
+    assert (acquisition.sample_rate_hz, acquisition.center_hz) == (1e6, 3.75e9)
+    assert (acquisition.reference_level_dbm, acquisition.attenuation_db) == (7.0, 20.0)
+    assert acquisition.overload == ("IF overload",)
+    assert acquisition.duration_s == 4e-6
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (IQ_VALUES.tobytes()[:-4], "28 bytes is not REAL,32 I/Q pairs"),
+        (IQ_VALUES[:6].tobytes(), "3 samples, expected 4"),
+        (np.r_[IQ_VALUES[:7], np.float32("nan")].astype("<f4").tobytes(), "1 of 8 values are not numbers"),
+    ],
+)
+def test_capture_iq_refuses_a_bad_block_and_still_leaves_iq_mode(payload, message):
+    pairs = [*IQ_CONFIGURE, ("TRAC:IQ:DATA:MEM?", payload), ("TRAC:IQ OFF", None)]
+    with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError, match=message):
+        RsFsw(t).capture_iq(3.75e9, 1e6, 4e-6, 7.0)
+
+
+def test_capture_iq_leaves_iq_mode_after_an_instrument_error():
+    pairs = [
+        *IQ_CONFIGURE[:9],
+        ("SYST:ERR?", '-222,"Data out of range"'),
+        NO_ERROR,
+        ("TRAC:IQ OFF", None),
+    ]
+    with ScriptedTransport(pairs) as t, pytest.raises(InstrumentError, match="Data out of range"):
+        RsFsw(t).capture_iq(3.75e9, 1e6, 4e-6, 7.0)
+
+
+@pytest.mark.parametrize(
+    ("rate", "duration"), [(0.0, 1e-3), (1e6, -1e-3), (float("nan"), 1e-3), (1e6, float("inf")), (10e9, 1.0)]
+)
+def test_capture_iq_rejects_a_capture_with_nothing_sent(rate, duration):
+    with ScriptedTransport([]) as t, pytest.raises(ValueError, match="capture_iq"):
+        RsFsw(t).capture_iq(3.75e9, rate, duration, 0.0)
+    assert t.sent == []
+
+
+def test_capture_iq_setting_out_of_the_family_range_is_refused_and_iq_mode_left():
+    pairs = [
+        ("TRAC:IQ ON", None),
+        ("FREQ:CENT 3750000000", None),
+        ("DISP:TRAC:Y:RLEV 7", None),
+        ("INP:ATT:AUTO ON", None),
+        ("TRAC:IQ OFF", None),
+    ]
+    with ScriptedTransport(pairs) as t, pytest.raises(ValueError, match="iq_sample_rate"):
+        RsFsw(t).capture_iq(3.75e9, 50.0, 1.0, 7.0)  # below the FSW's 100 Hz
+
+
+def test_autolevel_returns_the_reference_level_read_back():
+    pairs = [("SENS:ADJ:LEV;*OPC?", "1"), NO_ERROR, ("DISP:TRAC:Y:RLEV?", "9")]
+    with ScriptedTransport(pairs) as t:
+        assert RsFsw(t).autolevel() == 9.0
 
 
 def test_opc_reply_other_than_one_is_an_error():

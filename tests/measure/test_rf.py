@@ -69,12 +69,14 @@ def test_channel_power_at_connector_equals_commanded(bench_and_world, demo_steps
 
 def test_aclr_follows_pa_compression(bench_and_world, demo_steps, tmp_path):
     analyzer, world = bench_and_world
-    step = demo_steps[-1]  # rf.aclr at 46 dBm: 8 dB back-off from the 54 dBm saturation
+    step = demo_steps[-1]  # rf.aclr at 46 dBm: 7 dB back-off from the 53 dBm saturation (p = 3)
     world.gnb.tx_power_dbm = 46.0
     outcome = rf_aclr(context(analyzer, tmp_path), step)
     values = {name: v.value for name, v in outcome.values.items()}
-    assert values["aclr_lower1"] == pytest.approx(36.5, abs=1.0)  # Rapp p=2 table at IBO 8 dB
-    assert values["aclr_upper1"] == pytest.approx(36.5, abs=1.0)
+    # 36.3 dB from the PA alone (tests/sim/test_spectrum_waveform.py derives it from the frame);
+    # the analyzer's noise floor at 30 dB attenuation takes ~0.3 dB of it
+    assert values["aclr_lower1"] == pytest.approx(36.0, abs=0.5)
+    assert values["aclr_upper1"] == pytest.approx(36.0, abs=0.5)
     assert values["aclr_lower2"] > values["aclr_lower1"] + 5
     # density at the connector: carrier density minus ACLR
     density = values["channel_power"] - 10 * math.log10(98.28) - values["aclr_lower1"]
@@ -92,4 +94,5 @@ def test_overload_makes_the_outcome_invalid(bench_and_world, demo_steps, tmp_pat
     # a plan claiming 20 dBm leaves the analyzer's reference level (and attenuation) 20 dB too low
     step = replace(step, cell=replace(step.cell, tx_power=20.0))
     outcome = rf_power(context(analyzer, tmp_path), step)
-    assert outcome.invalid == "analyzer overload during the sweep: RF overload"
+    # 20 dB too low a reference level: the mean signal is above the ADC's full scale (IF overload)
+    assert outcome.invalid == "analyzer overload during the sweep: IF overload"

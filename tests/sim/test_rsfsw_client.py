@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 import RsFsw  # a dev dependency (pyproject.toml): R&S's driver, MIT
 
+from fivegbench.sim.analyzer import SimFsw
+from fivegbench.sim.scpi import ScpiServer
+from fivegbench.sim.world import World
 from tests.simserve import sim_serve
 
 CENTER_HZ = 3.75e9
@@ -72,3 +75,49 @@ def test_a_typical_rsfsw_script_passes_all_17_steps(fsw) -> None:
     assert seen["y"] == pytest.approx(float(np.max(levels)), abs=1e-4)
     assert (seen["condition"], seen["event"]) == ("0", "0")  # the simulated gNB is not transmitting
     assert seen["errors"] is None  # RsFsw: None when the queue holds no error
+
+
+@pytest.fixture
+def fsw_on_a_carrier() -> Iterator[object]:
+    """RsFsw on an in-process simulated FSW whose world has a 37 dBm carrier through 40 dB."""
+    world = World()
+    world.gnb.rf_on = True
+    world.gnb.tx_power_dbm = 37.0
+    world.path_loss_db = 40.0
+    server = ScpiServer(SimFsw(world))
+    server.start()
+    try:
+        driver = RsFsw.RsFsw(server.resource, id_query=True, reset=True, options="SelectVisa='@py'")
+        try:
+            yield driver
+        finally:
+            driver.close()
+    finally:
+        server.stop()
+
+
+def test_rsfsw_drives_an_iq_capture_and_autolevel(fsw_on_a_carrier) -> None:
+    """The I/Q commands through R&S's own driver (its I/Q Analyzer group: the same SCPI headers as
+    the Spectrum application's simple I/Q mode); RsFsw checks the error queue after each."""
+    fsw = fsw_on_a_carrier
+    iq = fsw.applications.iqAnalyzer.trace.iq
+    fsw.sense.frequency.center.set(CENTER_HZ)
+    fsw.initiate.continuous.set(False)
+    fsw.sense.adjust.level.set()  # SENSe:ADJust:LEVel with *OPC
+    level = fsw.display.window.trace.y.scale.refLevel.get()
+    assert -3.0 + 8.0 <= level <= -3.0 + 14.0  # the carrier's peak: 8-14 dB above its -3 dBm mean
+    iq.state.set(True)
+    iq.symbolRate.set(10_000_000)  # TRACe:IQ:SRATe
+    iq.rlength.set(10000)  # 1 ms: DL symbols in any TDD position
+    iq.data.formatPy.set(RsFsw.enums.IqResultDataFormat.IQPair)
+    assert (iq.state.get(), iq.symbolRate.get(), iq.rlength.get()) == (True, 10_000_000, 10000)
+    fsw.initiate.immediate_with_opc(20000)
+    values = np.array(fsw.trace.iq.data.memory.get(0, 10000))  # FORMAT REAL,32;TRAC:IQ:DATA:MEM? 0,10000
+    assert values.shape == (20000,)
+    samples = values[0::2] + 1j * values[1::2]
+    power_dbm = 10 * np.log10(np.mean(np.abs(samples) ** 2) / 50) + 30
+    # 10 MS/s at the centre of a 98.28 MHz carrier: 10/98.28 of it, for the 36-100 % of the
+    # millisecond that DL symbols last (DDDSU: at most 0.64 ms without)
+    assert -3.0 + 10 * np.log10(10e6 / 98.28e6) - 6.0 < power_dbm < -3.0 + 10 * np.log10(10e6 / 98.28e6) + 1.0
+    iq.state.set(False)
+    assert fsw.utilities.query_all_errors() is None

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import pyvisa
 
-from fivegbench.drivers.analyzer.keysight_x import GAUSSIAN_ENBW_FACTOR, KeysightX
+from fivegbench.drivers.analyzer.keysight_x import KeysightX
 from fivegbench.nr.bandwidth import config_bandwidth_hz
 from fivegbench.reduce.power import channel_power_dbm
 from fivegbench.sim.analyzer_keysight import LOG_AVERAGE_OFFSET_DB, SCALAR_AVERAGE_OFFSET_DB, SimN9030B
@@ -19,6 +19,8 @@ from fivegbench.transport.visa import VisaTransport
 from tests.sim.rawclient import Client
 
 FC = 3.75e9
+#: ENBW / RBW of a Gaussian RBW filter (RBW = its -3 dB width), written out here, not imported.
+GAUSSIAN_ENBW_FACTOR = math.sqrt(math.pi / (4 * math.log(2)))
 
 
 @pytest.fixture
@@ -233,14 +235,32 @@ def test_one_point_sweep_is_the_whole_span(client: Client) -> None:
 def test_overload_in_questionable_integrity(client: Client, world: World) -> None:
     world.gnb.tx_power_dbm = 46.0  # ~+6 dBm at the analyzer input
     setup_sweep(client, points=1001)
-    client.write(":POW:ATT 0")
+    client.write(":POW:ATT 0;:DISP:WIND:TRAC:Y:RLEV 20")  # the ADC has room, the first mixer not
     sweep(client)
     assert client.query(":STAT:QUES:INT:COND?") == "16"  # bit 4 Input Overload; bit 0 is Signal Summary
     client.write(":POW:ATT 10")
     sweep(client)
     assert client.query(":STATus:QUEStionable:INTegrity:CONDition?") == "0"
     assert client.query(":STAT:QUES:INT:EVEN?;EVEN?") == "16;0"  # latched, then cleared by the read
+    client.write(":DISP:WIND:TRAC:Y:RLEV -10")  # the mean power 16 dB above the reference level
+    sweep(client)
+    assert client.query(":STAT:QUES:INT:COND?") == "32"  # bit 5 Over Range: the ADC full scale
     assert client.query(":STAT:QUES:POW:COND?;:STAT:QUES:POW?;:SYST:ERR?") == '0;0;+0,"No error"'
+
+
+@pytest.mark.parametrize(
+    ("asked", "answer"),
+    [
+        ("104kHz", "1E+05"),
+        ("105kHz", "1.1E+05"),
+        ("110 kHz", "1.1E+05"),
+        ("3.5MHz", "4E+06"),
+        ("7MHz", "8E+06"),
+    ],
+)
+def test_rbw_is_rounded_to_the_x_series_steps(client: Client, asked: str, answer: str) -> None:
+    client.write(f":SENS:BAND:RES {asked}")
+    assert client.query(":SENS:BAND:RES?;:BAND:AUTO?") == f"{answer};0"
 
 
 # -- the driver end to end ------------------------------------------------------------------------

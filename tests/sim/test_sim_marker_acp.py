@@ -231,3 +231,24 @@ def test_instrument_aclr_agrees_with_the_reducer_within_0_3_db(world: World, eng
     reduced = [ours.channel(name).aclr_db for name in ("lower1", "upper1", "lower2", "upper2")]
     assert 30.0 < reduced[0] < 60.0  # a real leakage figure, not a noise floor
     assert own == pytest.approx(reduced, abs=0.3)
+
+
+# -- markers and ACP outside the swept spectrum ---------------------------------------------------
+
+
+def test_fsw_iq_mode_switches_the_power_function_off_and_blanks_the_markers(fsw: Client) -> None:
+    upload(fsw, FSW_SETUP, carrier_trace(-20.0, -60.0, -50.0))
+    fsw.write(FSW_ACP)
+    fsw.write("CALC:MARK1:MAX;:TRAC:IQ ON;:CALC:MARK1:Y?;:CALC:MARK:FUNC:POW:RES? ACP")
+    assert fsw.query("SYST:ERR?").startswith('-230,"Data corrupt or stale')  # the trace is blank
+    assert fsw.query("SYST:ERR?").startswith('-221,"Settings conflict')  # the function is off
+    assert fsw.query("CALC:MARK:FUNC:POW?") == "0"
+
+
+def test_n9030b_markers_and_acp_are_spectrum_analyzer_mode_commands(n9030b: Client) -> None:
+    upload(n9030b, N9030B_SETUP, carrier_trace(-20.0, -60.0, -50.0))
+    assert n9030b.query(":INST:SEL BASIC;*OPC?") == "1"
+    n9030b.write(":CALC:MARK1:MAX;:CONF:ACP;:FETC:ACP?;:ACP:OFFS:LIST:STAT?")
+    for _ in range(4):
+        assert n9030b.query(":SYST:ERR?").startswith('-113,"Undefined header')
+    assert n9030b.query(":SYST:ERR?") == '+0,"No error"'

@@ -1,11 +1,17 @@
-"""Keysight X-series (N9030B PXA, N9020B MXA, ...) signal analyzer, Spectrum Analyzer mode.
+"""Keysight X-series (N9030B PXA, N9020B MXA, ...) signal analyzer: Spectrum Analyzer mode, and
+I/Q capture in the I/Q Analyzer (Basic) mode's waveform measurement.
 
-Commands from reference/instrument-comms.md §3.1–3.2 (Keysight column: QCoDeS N9030B driver,
-N9030A user manual). Differences from the R&S FSW that matter to a driver:
+Commands from reference/instrument-comms.md §3.1–3.3 and §3.6 (Keysight column: QCoDeS N9030B
+driver, N9030A user manual, X-series SA-mode and IQ-waveform references). Differences from the
+R&S FSW that matter to a driver:
 
 * Byte order: ``FORM:BORD NORMal`` is the preset and means big-endian (MSB first) on Keysight
   (§1.3), the opposite of R&S. ``prepare`` sends ``FORM:BORD SWAP`` and the traces are decoded
-  little-endian.
+  little-endian. Whether ``FORM:BORD`` also applies to the ``WAV0`` I/Q data is not verified
+  [U]: :meth:`~KeysightX.capture_iq` sends ``:FORM REAL,32`` and ``:FORM:BORD SWAP`` in Basic
+  mode too and decodes little-endian. Byte-swapped volts are mostly finite (tiny or huge
+  numbers), so a wrong order would show as absurd levels, not as a refused block: check it once
+  on a real instrument against a known level.
 * RMS detection is two settings: the Average detector (``:SENS:DET:TRAC AVER``) with power
   averaging (``:SENS:AVER:TYPE RMS``). The preset average type is log-power, which under-reads a
   noise-like signal by about 2.5 dB, so ``acquire`` always sets both.
@@ -13,10 +19,18 @@ N9030A user manual). Differences from the R&S FSW that matter to a driver:
 * Overload (§3.6, X-series status-register tables): ``STAT:QUES:INT`` bit 4 (16) Input
   Overload and bit 5 (32) Over Range, ``STAT:QUES:POW`` bit 6 (64) Input Port Overload. Bit 0
   of ``STAT:QUES:INT`` is Signal Summary, not overload.
+* I/Q (§3.3, §3.6): ``:INST:SEL BASIC;*OPC?``, ``:CONF:WAV``, ``:SENS:FREQ:CENT``,
+  ``:SENS:WAV:SRAT``, ``:SENS:WAV:SWE:TIME`` (the capture length is a time: samples = time x
+  rate), ``:INIT:CONT OFF``, then ``:INIT:WAV;*OPC?`` and ``:FETC:WAV0?`` (I,Q interleaved
+  float32 volts), and back to ``:INST:SEL SA;*OPC?``. In Basic mode the ADC full scale follows
+  the input range ``:SENS:POW:RANG`` [U: the node is the X-series I/Q modes' "Range", as public
+  lab scripts use it; not checked in the Basic-mode reference].
+* Autolevel: ``:SENS:POW:RANG:OPT IMM;*OPC?`` ("adjust for minimum clipping") [U: §3.2 names it
+  with "check the manual"; public X-series lab scripts send it in SA-mode measurements].
 
-Assumption: the X-series swept RBW filter is Gaussian, like the FSW's, so the trace carries the
-same :data:`GAUSSIAN_ENBW_FACTOR`. The reference is silent on the Keysight filter shape (§3.2
-only names the ``:SENS:BAND:TYPE DB3`` -3 dB definition), so this is not verified.
+Assumption [U]: the X-series swept RBW filter is Gaussian, like the FSW's, so the driver's
+:attr:`KeysightX.ENBW_FACTOR` is the Gaussian 1.0645. The reference is silent on the Keysight
+filter shape (§3.2 only names the ``:SENS:BAND:TYPE DB3`` -3 dB definition).
 """
 
 from __future__ import annotations
@@ -24,7 +38,7 @@ from __future__ import annotations
 import logging
 import math
 
-from fivegbench.drivers.analyzer.swept import OverloadRegister, SweptAnalyzer
+from fivegbench.drivers.analyzer.swept import IqSettings, OverloadRegister, SweptAnalyzer
 from fivegbench.drivers.analyzer.trace import GAUSSIAN_ENBW_FACTOR, Trace
 from fivegbench.drivers.settings import (
     Setting,
@@ -37,7 +51,7 @@ from fivegbench.drivers.settings import (
 )
 from fivegbench.errors import InstrumentError
 
-__all__ = ["GAUSSIAN_ENBW_FACTOR", "KeysightX", "Trace"]
+__all__ = ["KeysightX", "Trace"]
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +127,9 @@ class KeysightX(SweptAnalyzer):
         format=_on_off,
     )
 
-    PREPARE = ("*CLS", ":INIT:CONT OFF", ":FORM REAL,32", ":FORM:BORD SWAP")
+    ENBW_FACTOR = GAUSSIAN_ENBW_FACTOR  # [U]: see the module docstring
+    # :INST:SEL SA: a capture that stopped half-way leaves the analyzer in Basic mode
+    PREPARE = ("*CLS", ":INST:SEL SA;*OPC?", ":INIT:CONT OFF", ":FORM REAL,32", ":FORM:BORD SWAP")
     SINGLE_SWEEP = ":INIT:IMM;*OPC?"
     TRACE_QUERY = ":TRAC:DATA? TRACE1"
     OVERLOAD_REGISTERS = (
@@ -121,10 +137,43 @@ class KeysightX(SweptAnalyzer):
         OverloadRegister(":STAT:QUES:POW", ((64, "input port overload"),)),
     )
 
+    IQ = IqSettings(
+        sample_rate=Setting(
+            ":SENS:WAV:SRAT?", ":SENS:WAV:SRAT", "I/Q sample rate (Basic mode)", "Hz", in_range(1e3, 600e6)
+        ),
+        record=Setting(
+            ":SENS:WAV:SWE:TIME?",
+            ":SENS:WAV:SWE:TIME",
+            "I/Q capture time (Basic mode)",
+            "s",
+            in_range(1e-6, 40),
+        ),
+        level=Setting(
+            ":SENS:POW:RANG?",
+            ":SENS:POW:RANG",
+            "Input range the ADC full scale follows (Basic mode) [U]",
+            "dBm",
+            in_range(-170, 30),
+        ),
+    )
+    IQ_ENTER = (":INST:SEL BASIC;*OPC?", ":CONF:WAV", ":INIT:CONT OFF")
+    IQ_FORMAT = (":FORM REAL,32", ":FORM:BORD SWAP")  # [U] whether BORD applies to WAV0
+    IQ_CAPTURE = ":INIT:WAV;*OPC?"
+    IQ_QUERY = ":FETC:WAV0?"
+    IQ_LEAVE = (":INST:SEL SA;*OPC?",)
+    AUTOLEVEL = ":SENS:POW:RANG:OPT IMM;*OPC?"
+
     def select_rms_detector(self) -> None:
         """The Average detector with power averaging: Keysight's RMS."""
         self.detector = "AVER"
         self.average_type = "RMS"
+
+    def set_iq_record_length(self, samples: int, sample_rate_hz: float) -> None:
+        self.write_setting(self.IQ.record, samples / sample_rate_hz)
+
+    def iq_record_length(self, sample_rate_hz: float) -> int:
+        """Samples in a capture: the capture time times the sample rate (both read back)."""
+        return round(float(self.read_setting(self.IQ.record)) * sample_rate_hz)
 
     #: :FETC:ACP? indexes of the lower/upper relative powers of offsets A and B (dB, negative).
     ACP_RELATIVE_INDEXES = (4, 6, 8, 10)

@@ -1,11 +1,20 @@
-"""Rohde & Schwarz FSW (and FSV family) spectrum analyzer, swept-spectrum mode.
+"""Rohde & Schwarz FSW (and FSV family) spectrum analyzer: swept spectrum, and I/Q capture in the
+Spectrum application's simple I/Q data acquisition mode.
 
-Commands from reference/instrument-comms.md §3.2 and §3.6 (R&S Examples, rssd, RsFsw's command
-list, FSW user manual). REAL,32 traces are always little-endian on the FSW: it has no
+Commands from reference/instrument-comms.md §3.2, §3.3 and §3.6 (R&S Examples, rssd, RsFsw's
+command list, FSW user manual). REAL,32 data are always little-endian on the FSW: it has no
 ``FORMat:BORDer`` command (a real FSW answers -113), so none is sent.
 
-Overload is ``STAT:QUES:POW`` bit 0 RF overload, bit 2 IF overload and bit 3 input overload (the
-RF input was disconnected to protect it: the trace is then only the noise floor, yet looks valid).
+* Overload is ``STAT:QUES:POW`` bit 0 RF overload, bit 2 IF overload and bit 3 input overload
+  (the RF input was disconnected to protect it: the trace is then only the noise floor, yet
+  looks valid).
+* RBW filter: the FSW's swept RBW filters are Gaussian, ENBW = 1.0645 x RBW (:attr:`RsFsw.ENBW_FACTOR`).
+* I/Q (§3.3, §3.6): ``TRAC:IQ ON`` switches the spectrum measurement off and blanks the traces,
+  so :meth:`~RsFsw.capture_iq` switches it off again (``TRAC:IQ OFF``) before returning;
+  ``TRAC:IQ:SRAT``, ``TRAC:IQ:RLEN``, ``TRAC:IQ:DATA:FORM IQP``, ``INIT;*OPC?`` then
+  ``TRAC:IQ:DATA:MEM?`` (the last capture): REAL,32 little-endian volts, I,Q pairs, 8 bytes per
+  sample. The ADC full scale follows the reference level.
+* Autolevel: ``SENS:ADJ:LEV;*OPC?`` [R3].
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ from __future__ import annotations
 import logging
 import math
 
-from fivegbench.drivers.analyzer.swept import OverloadRegister, SweptAnalyzer
+from fivegbench.drivers.analyzer.swept import MAX_IQ_SAMPLES, IqSettings, OverloadRegister, SweptAnalyzer
 from fivegbench.drivers.analyzer.trace import GAUSSIAN_ENBW_FACTOR, Trace
 from fivegbench.drivers.settings import (
     Setting,
@@ -26,11 +35,9 @@ from fivegbench.drivers.settings import (
 )
 from fivegbench.errors import InstrumentError
 
-__all__ = ["GAUSSIAN_ENBW_FACTOR", "RsFsw", "Trace"]
+__all__ = ["RsFsw", "Trace"]
 
 log = logging.getLogger(__name__)
-
-# The FSW's swept RBW filters are Gaussian: ENBW = GAUSSIAN_ENBW_FACTOR * RBW (the Trace default).
 
 
 class RsFsw(SweptAnalyzer):
@@ -78,7 +85,9 @@ class RsFsw(SweptAnalyzer):
         format=lambda on: "ON" if on else "OFF",
     )
 
-    PREPARE = ("*CLS", "INIT:CONT OFF", "FORM REAL,32")
+    ENBW_FACTOR = GAUSSIAN_ENBW_FACTOR
+    # TRAC:IQ OFF: a capture that stopped half-way leaves the traces blank until it is sent
+    PREPARE = ("*CLS", "TRAC:IQ OFF", "INIT:CONT OFF", "FORM REAL,32")
     SINGLE_SWEEP = "INIT;*OPC?"
     TRACE_QUERY = "TRAC:DATA? TRACE1"
     OVERLOAD_REGISTERS = (
@@ -88,8 +97,38 @@ class RsFsw(SweptAnalyzer):
         ),
     )
 
+    IQ = IqSettings(
+        sample_rate=Setting(
+            "TRAC:IQ:SRAT?",
+            "TRAC:IQ:SRAT",
+            "I/Q sample rate (100 Hz … 10 GHz [U])",
+            "Hz",
+            in_range(100, 10e9),
+        ),
+        record=Setting[int](
+            "TRAC:IQ:RLEN?",
+            "TRAC:IQ:RLEN",
+            "I/Q record length, samples",
+            validator=int_in_range(2, MAX_IQ_SAMPLES),
+            parse=int,
+            format=str,
+        ),
+    )  # the ADC full scale follows the reference level
+    IQ_ENTER = ("TRAC:IQ ON",)
+    IQ_FORMAT = ("FORM REAL,32", "TRAC:IQ:DATA:FORM IQP")
+    IQ_CAPTURE = "INIT;*OPC?"
+    IQ_QUERY = "TRAC:IQ:DATA:MEM?"
+    IQ_LEAVE = ("TRAC:IQ OFF",)
+    AUTOLEVEL = "SENS:ADJ:LEV;*OPC?"
+
     def select_rms_detector(self) -> None:
         self.detector = "RMS"
+
+    def set_iq_record_length(self, samples: int, sample_rate_hz: float) -> None:
+        self.write_setting(self.IQ.record, samples)
+
+    def iq_record_length(self, sample_rate_hz: float) -> int:
+        return int(self.read_setting(self.IQ.record))
 
     ACP_RESULT_QUERY = "CALC:MARK:FUNC:POW:RES? ACP"
 

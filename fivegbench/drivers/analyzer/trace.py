@@ -1,7 +1,8 @@
-"""What every swept-spectrum-analyzer driver returns: a :class:`Trace` and its ENBW factor.
+"""What every swept-spectrum-analyzer driver returns: a :class:`Trace`, which carries the ENBW
+factor of the family's RBW filter (each driver's ``ENBW_FACTOR``), and the Gaussian filter's factor.
 
 Shared by :mod:`fivegbench.drivers.analyzer.rs_fsw` and :mod:`fivegbench.drivers.analyzer.keysight_x`
-(both re-export the names, so ``from ...rs_fsw import Trace`` keeps working).
+(both re-export ``Trace``, so ``from ...rs_fsw import Trace`` keeps working).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ GAUSSIAN_ENBW_FACTOR = math.sqrt(math.pi / (4 * math.log(2)))
 
 @dataclass(frozen=True)
 class Trace:
-    """One swept trace: power per point in dBm (RMS detector), with its frequency axis."""
+    """One swept trace: power per point in dBm (RMS detector), with its frequency axis and the
+    settings it was taken with, all read back from the instrument. ``enbw_factor`` is ENBW / RBW
+    of the analyzer's RBW filter (channel power = Σ P_i·Δf / (enbw_factor·rbw_hz))."""
 
     freqs_hz: np.ndarray
     power_dbm: np.ndarray
@@ -28,4 +31,4 @@ class Trace:
     attenuation_db: float
     reference_level_dbm: float
     overload: tuple[str, ...]  # the overload conditions the analyzer reported; empty: none
-    enbw_factor: float = GAUSSIAN_ENBW_FACTOR
+    enbw_factor: float
