@@ -1,21 +1,32 @@
 """EVM reducer performance on a 10 ms, 100 MHz, 30 kHz capture, as ratios against a baseline in the
-same run.
+same run (issue 9: "EVM reduction on 10 ms at 100 MHz ... <= 3x one batch FFT of the same symbols").
 
     .venv/bin/python benchmarks/evm.py
 
 Capture: 273 RB of 256QAM (3 % injected EVM, CFO 3.7 kHz, arbitrary start), 1,228,800 complex64
 samples at 122.88 Msps (4096 FFT), as a SigMF cf32 recording would hold it.
+
+Baseline: ONE numpy.fft.fft of a (280, 4096) complex128 array -- one batch FFT of the same symbols
+(10 ms holds 280 symbols at 30 kHz), single-threaded, as the issue states it. Deliberately not
+scipy.fft's complex64 FFT, which is faster and would flatter the ratio. The reducer computes two
+such FFTs (one per Annex B window position, exactly: the second is not derived from the first) in
+complex64, and uses up to two threads (fivegbench.reduce.ofdm_sync.MAX_THREADS); its process CPU
+time is printed too (information, no target), so a loaded or single-core machine reads plainly.
+
 Prints a table: figure, ours, baseline, ratio, target. Exits 1 if a target is missed.
-Targets:
-  decision-directed EVM vs ONE numpy.fft.fft of a (280, 4096) complex128 array     ratio <= 8
-  data-aided EVM vs the same baseline                                               ratio <= 8
-  peak traced memory of the EVM call vs the capture's own size (bytes)              ratio < 10
+Targets (wall-clock medians, ours and the baseline sampled alternately):
+  decision-directed EVM vs the baseline                                  ratio <= 3
+  data-aided EVM vs the same baseline                                    ratio <= 3
+  peak traced memory of the EVM call vs the capture's own size (bytes)   ratio < 10
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
+import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +40,17 @@ from fivegbench.reduce.evm import evm  # noqa: E402
 from tests.signals.nr_ofdm import nr_capture  # noqa: E402
 
 Row = tuple[str, float, float, str, bool]
+
+
+def cpu_medians(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median process CPU seconds (every thread) of ``a`` and ``b``, sampled alternately."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeats):
+        for action, spent in zip((a, b), times, strict=True):
+            start = time.process_time()
+            action()
+            spent.append(time.process_time() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def main() -> int:
@@ -62,6 +84,7 @@ def main() -> int:
         baseline()
     t_dd, t_fft = paired_medians(dd, baseline, 15)
     t_da, t_fft2 = paired_medians(da, baseline, 15)
+    c_dd, c_fft = cpu_medians(dd, baseline, 7)
 
     tracemalloc.start()
     dd()
@@ -69,9 +92,10 @@ def main() -> int:
     tracemalloc.stop()
 
     rows: list[Row] = [
-        ("EVM decision-directed (ms)", t_dd * 1e3, t_fft * 1e3, "ratio <= 8", t_dd <= 8 * t_fft),
-        ("EVM data-aided (ms)", t_da * 1e3, t_fft2 * 1e3, "ratio <= 8", t_da <= 8 * t_fft2),
+        ("EVM decision-directed (ms)", t_dd * 1e3, t_fft * 1e3, "ratio <= 3", t_dd <= 3 * t_fft),
+        ("EVM data-aided (ms)", t_da * 1e3, t_fft2 * 1e3, "ratio <= 3", t_da <= 3 * t_fft2),
         ("EVM peak memory vs capture (MB)", peak / 1e6, iq.nbytes / 1e6, "ratio < 10", peak < 10 * iq.nbytes),
+        ("EVM decision-directed, CPU time (ms)", c_dd * 1e3, c_fft * 1e3, "information", True),
     ]
     print(
         f"capture: {iq.size} samples {iq.dtype}, truth {cap.truth_evm_pct:.3f} %; "

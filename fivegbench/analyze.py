@@ -3,6 +3,12 @@
 The carrier is assumed centred on the capture (``core:frequency`` of the first capture
 segment). Each analysis returns a JSON-ready dict; absolute powers are dBm when the capture
 carries the fivegbench absolute scale, else dBFS (dB re |x|² = 1) with ``absolute`` false.
+
+A capture a run saved (:mod:`fivegbench.measure.rf_iq`) carries ``fivegbench:`` keys
+(:mod:`fivegbench.captures`) that make ``analyze`` reproduce the run's value from the file:
+powers are referred to the antenna connector with its ``path_loss_db``, and ``evm`` and
+``freq-error`` measure the PDSCH allocations of its ``test_model``. A run reduces its capture with
+these same functions, read back from the saved file, so the two agree exactly.
 """
 
 from __future__ import annotations
@@ -67,19 +73,75 @@ def _common(capture: IqCapture, carrier: Carrier, spectrum: IqSpectrum | None = 
     }
     if spectrum is not None:
         common["resolution_hz"] = spectrum.rbw_hz
+        if "tdd_pattern" in capture.metadata:
+            common["gated"] = "transmit-on periods (TDD)"
+    if "path_loss_db" in capture.metadata:  # powers are at the antenna connector
+        common["path_loss_db"] = capture.path_loss_db
+    if "test_model" in capture.metadata:
+        common["test_model"] = capture.metadata["test_model"]
     return common
 
 
-def _spectrum(capture: IqCapture) -> IqSpectrum:
-    from fivegbench.reduce.spectrum import iq_spectrum
+GATE_BELOW_PEAK_DB = 20.0
+"""A TDD capture transmits where its power over one OFDM symbol is within this many dB of the
+strongest symbol's [U: a test model's DL symbols differ by well under 10 dB; in guard and UL
+symbols only the noise, 60 dB and more down, is left]."""
 
-    return iq_spectrum(capture.iq, capture.sample_rate_hz, capture.impedance_ohms)
+
+def _transmit_on(capture: IqCapture, carrier: Carrier) -> list[tuple[int, int]]:
+    """Sample ranges [start, stop) in which a TDD capture's carrier transmits, each one symbol
+    clear of its on/off edges (so no spectrum segment straddles an edge, whose splatter a gated
+    measurement excludes)."""
+    import numpy as np
+
+    x = capture.iq
+    symbol = max(1, round(capture.sample_rate_hz / carrier.scs_hz))
+    if x.size <= 4 * symbol:
+        return [(0, x.size)]
+    cumulative = np.concatenate(
+        ([0.0], np.cumsum(x.real.astype(np.float64) ** 2 + x.imag.astype(np.float64) ** 2))
+    )
+    mean = (cumulative[symbol:] - cumulative[:-symbol]) / symbol  # over [i, i + symbol)
+    on = np.concatenate(([False], mean >= mean.max() * 10 ** (-GATE_BELOW_PEAK_DB / 10), [False]))
+    edges = np.flatnonzero(np.diff(on.astype(np.int8)))
+    # a window start is "on" from ~1 symbol before the burst to its end: keep 1 symbol clear each side
+    return [(int(a) + 2 * symbol, int(b) - symbol) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _spectrum(capture: IqCapture, carrier: Carrier) -> IqSpectrum:
+    """The capture's spectrum, powers referred to the antenna connector (+ its path loss).
+
+    A TDD capture (``fivegbench:tdd_pattern``) is gated to its transmit-on periods, as a gated
+    swept measurement is: the power is that of the DL symbols, not diluted by the UL and guard
+    periods. Each period's Welch spectrum counts by its length."""
+    import numpy as np
+
+    from fivegbench.reduce.spectrum import DEFAULT_NFFT, iq_spectrum
+
+    def spectrum_of(start: int, stop: int) -> IqSpectrum:
+        return iq_spectrum(capture.iq[start:stop], capture.sample_rate_hz, capture.impedance_ohms)
+
+    if "tdd_pattern" not in capture.metadata:
+        spectrum = spectrum_of(0, capture.iq.size)
+    else:
+        runs = [(a, b) for a, b in _transmit_on(capture, carrier) if b - a >= DEFAULT_NFFT]
+        if not runs:
+            raise ValueError("the TDD capture has no transmit-on period long enough for a spectrum")
+        parts = [spectrum_of(a, b) for a, b in runs]
+        weights = np.array([b - a for a, b in runs], dtype=np.float64)
+        linear = np.stack([10 ** (p.power_dbm / 10) for p in parts])
+        with np.errstate(divide="ignore"):
+            power = 10 * np.log10(weights @ linear / weights.sum())
+        spectrum = replace(parts[0], power_dbm=power, n_segments=sum(p.n_segments for p in parts))
+    if not capture.path_loss_db:
+        return spectrum
+    return replace(spectrum, power_dbm=spectrum.power_dbm + capture.path_loss_db)
 
 
 def analyze_power(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
     from fivegbench.reduce.power import channel_power_dbm
 
-    spectrum = _spectrum(capture)
+    spectrum = _spectrum(capture, carrier)
     power = channel_power_dbm(
         spectrum.freqs_hz,
         spectrum.power_dbm,
@@ -97,7 +159,7 @@ def analyze_power(capture: IqCapture, carrier: Carrier, options: Options) -> dic
 def analyze_aclr(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
     from fivegbench.reduce.aclr import aclr
 
-    spectrum = _spectrum(capture)
+    spectrum = _spectrum(capture, carrier)
     result = aclr(
         spectrum.freqs_hz,
         spectrum.power_dbm,
@@ -120,7 +182,7 @@ def analyze_aclr(capture: IqCapture, carrier: Carrier, options: Options) -> dict
 def analyze_obw(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
     from fivegbench.reduce.obw import occupied_bandwidth
 
-    spectrum = _spectrum(capture)
+    spectrum = _spectrum(capture, carrier)
     result = occupied_bandwidth(spectrum.freqs_hz, spectrum.power_dbm, spectrum.rbw_hz, spectrum.enbw_factor)
     return _common(capture, carrier, spectrum) | {
         "obw_hz": result.obw_hz,
@@ -170,7 +232,7 @@ def _mask_for(capture: IqCapture, options: Options, band: str | None) -> tuple[M
 def analyze_sem(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
     from fivegbench.reduce.sem import spectrum_emission_mask
 
-    spectrum = _spectrum(capture)
+    spectrum = _spectrum(capture, carrier)
     band, assumed = _band_for(capture, options)
     mask, generic = _mask_for(capture, options, band)
     result = spectrum_emission_mask(
@@ -231,19 +293,57 @@ def _mask_pass(passed: bool, absolute: bool, why_undecided: str) -> bool | None:
     return None if why_undecided else True
 
 
-def analyze_evm(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+def _test_model_allocation(capture: IqCapture, carrier: Carrier) -> tuple[Any, int]:
+    """The PDSCH allocations EVM measures in the test model the capture names
+    (``fivegbench:test_model``, in its ``tdd_pattern``/``special_slot``), and the slots after which
+    they repeat. Raises ValueError for an unknown model or pattern."""
+    from fivegbench.reduce.allocation import allocations_for_test_model
+
+    meta = capture.metadata
+    pattern = allocations_for_test_model(
+        str(meta["test_model"]),
+        carrier.n_rb,
+        carrier.scs_hz,
+        meta.get("tdd_pattern"),
+        meta.get("special_slot"),
+    )
+    return pattern.allocations, pattern.frame_slots
+
+
+def _evm(capture: IqCapture, carrier: Carrier, options: Options) -> tuple[Any, str]:
+    """The EVM result and where its allocation came from: the options, else the capture's test
+    model. Raises ValueError when neither says what to measure."""
     from fivegbench.reduce.evm import evm
 
-    if options.modulation is None and options.allocation is None:
-        raise ValueError("evm needs --modulation (qpsk, 16qam, 64qam or 256qam) or --allocation auto")
+    frame_slots = 1
+    if options.allocation == "auto":
+        allocation: Any = "auto"
+        source = "detected from the energy (--allocation auto)"
+    elif "test_model" in capture.metadata:
+        allocation, frame_slots = _test_model_allocation(capture, carrier)
+        source = f"the PDSCH of {capture.metadata['test_model']} (fivegbench:test_model)"
+    elif options.modulation is not None:
+        allocation, source = None, "every PRB and symbol (--modulation)"
+    else:
+        raise ValueError(
+            "evm needs --modulation (qpsk, 16qam, 64qam or 256qam), --allocation auto, or a capture "
+            "that names its test model (fivegbench:test_model)"
+        )
     result = evm(
         capture.iq,
         capture.sample_rate_hz,
         carrier.scs_hz,
         carrier.n_rb,
         options.modulation,
-        allocation="auto" if options.allocation == "auto" else None,
+        allocation=allocation,
+        frame_slots=frame_slots,
+        bandwidth_hz=carrier.bandwidth_hz,
     )
+    return result, source
+
+
+def analyze_evm(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
+    result, source = _evm(capture, carrier, options)
     out = _common(capture, carrier) | {
         "evm_rms_pct": result.evm_rms_pct,
         "evm_by_modulation_pct": {m.lower(): v for m, v in result.evm_by_modulation_pct.items()},
@@ -255,8 +355,11 @@ def analyze_evm(capture: IqCapture, carrier: Carrier, options: Options) -> dict[
         "decision_directed": result.decision_directed,
         "reliable": result.reliable,
         "note": "" if result.reliable else "decision-directed estimate beyond the range it is accurate in",
+        "window_samples": result.window_samples,
+        "fft_size": result.fft_size,
     }
-    if options.allocation == "auto":
+    if result.allocations:
+        out["allocation_source"] = source
         out["allocation"] = [
             a.describe() | {"modulation": str(a.modulation).lower()} for a in result.allocations
         ]
@@ -285,24 +388,42 @@ def detect_modulation(capture: IqCapture, carrier: Carrier) -> str | None:
 def analyze_freq_error(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
     from fivegbench.reduce.freq_error import frequency_error, ppm
 
+    common = _common(capture, carrier)
+    if "test_model" in capture.metadata:
+        # the test model's allocation known: the EVM receiver refines the CP estimate with the
+        # common-phase slope of every demodulated symbol (to a small fraction of a Hz)
+        try:
+            result, source = _evm(capture, carrier, replace(options, modulation=None))
+        except ValueError as exc:
+            common["refinement"] = f"not possible ({exc}): cyclic prefix only"
+        else:
+            return common | {
+                "freq_error_hz": result.freq_error_hz,
+                "freq_error_ppm": ppm(result.freq_error_hz, capture.center_hz),
+                "method": "cp+data",
+                "allocation_source": source,
+                "modulation": result.modulation.lower(),
+                "modulation_detected": False,
+                "observation_s": capture.iq.size / capture.sample_rate_hz,
+            }
     # The cyclic prefix alone scatters by a few Hz on a noisy capture; the data refine it to a
     # fraction of a Hz when the modulation is known (given, or detected when the capture is a
     # full single-modulation allocation).
     modulation = options.modulation or detect_modulation(capture, carrier)
-    result = frequency_error(
+    result_cp = frequency_error(
         capture.iq,
         capture.sample_rate_hz,
         carrier.scs_hz,
         n_rb=carrier.n_rb if modulation else None,
         modulation=modulation,
     )
-    return _common(capture, carrier) | {
-        "freq_error_hz": result.freq_error_hz,
-        "freq_error_ppm": ppm(result.freq_error_hz, capture.center_hz),
-        "method": result.method,
+    return common | {
+        "freq_error_hz": result_cp.freq_error_hz,
+        "freq_error_ppm": ppm(result_cp.freq_error_hz, capture.center_hz),
+        "method": result_cp.method,
         "modulation": modulation,
         "modulation_detected": options.modulation is None and modulation is not None,
-        "observation_s": result.observation_s,
+        "observation_s": result_cp.observation_s,
     }
 
 

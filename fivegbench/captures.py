@@ -5,13 +5,33 @@ Absolute scale lives in the ``fivegbench:`` extension (DESIGN.md §5): ``fivegbe
 ``"V"`` and ``fivegbench:impedance_ohms`` = R, so instantaneous power is |x|²/R watts. A capture
 without them (another project's, say) is read without absolute scale: results that need it are
 given in dBFS (dB re |x|² = 1) and flagged.
+
+A capture a run takes (:mod:`fivegbench.measure.rf_iq`) also records, in the same extension, what
+``fivegbench analyze`` needs to reproduce the run's value from the file alone:
+
+``fivegbench:path_loss_db``
+    Loss from the gNB antenna connector to the analyzer input, dB. The samples are as the analyzer
+    recorded them (volts at its input); ``analyze`` adds this loss to every power it reports, so
+    powers and masks are at the antenna connector, as in the run.
+``fivegbench:bandwidth_hz``, ``fivegbench:scs_hz``
+    The NR carrier (channel bandwidth and subcarrier spacing), Hz.
+``fivegbench:test_model``, ``fivegbench:tdd_pattern``, ``fivegbench:special_slot``
+    What the gNB transmitted: its TS 38.141-1 test model (``NR-FR1-TM3.1``) and slot pattern
+    (``DDDSU`` and ``"10:2:2"``; absent for FDD). ``analyze evm`` measures the test model's known
+    PDSCH allocations from them.
+``fivegbench:reference_level_dbm``, ``fivegbench:attenuation_db``, ``fivegbench:overload``
+    The analyzer settings the capture was taken with (read back) and the overload conditions it
+    reported (a list; empty: none). For the record only.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sigmf import SigMFFile, sigmffile
@@ -19,6 +39,7 @@ from sigmf import SigMFFile, sigmffile
 from fivegbench.errors import FivegbenchError
 
 EXTENSION = {"name": "fivegbench", "version": "1.0.0", "optional": True}
+PREFIX = "fivegbench:"
 
 
 class CaptureError(FivegbenchError):
@@ -35,6 +56,10 @@ class IqCapture:
     impedance_ohms: float | None
     path: Path
     description: str = ""
+    path_loss_db: float = 0.0
+    """Loss from the antenna connector to the analyzer input (``fivegbench:path_loss_db``), dB."""
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    """Every ``fivegbench:`` key of the recording, without the prefix (``test_model``, ...)."""
 
     @property
     def absolute(self) -> bool:
@@ -70,6 +95,9 @@ def read_capture(path: Path) -> IqCapture:
     center = captures[0].get("core:frequency")
     if not isinstance(center, int | float):
         raise CaptureError(f"{meta}: the first capture segment has no core:frequency (the carrier centre)")
+    data = meta.with_suffix(".sigmf-data")
+    if data.is_file() and data.stat().st_size == 0:  # sigmf cannot map an empty file
+        raise CaptureError(f"{meta}: the recording has no samples")
     try:
         recording = sigmffile.fromfile(str(meta))
         iq = recording.read_samples()
@@ -84,6 +112,8 @@ def read_capture(path: Path) -> IqCapture:
         impedance_ohms=_impedance(glob, meta),
         path=meta,
         description=str(glob.get("core:description", "")),
+        path_loss_db=_path_loss(glob, meta),
+        metadata={k.removeprefix(PREFIX): v for k, v in glob.items() if k.startswith(PREFIX)},
     )
 
 
@@ -98,6 +128,13 @@ def _impedance(glob: dict[str, object], meta: Path) -> float | None:
     return float(ohms)
 
 
+def _path_loss(glob: dict[str, object], meta: Path) -> float:
+    loss = glob.get(PREFIX + "path_loss_db", 0.0)
+    if isinstance(loss, bool) or not isinstance(loss, int | float) or not math.isfinite(loss):
+        raise CaptureError(f"{meta}: fivegbench:path_loss_db must be a finite number of dB")
+    return float(loss)
+
+
 def write_capture(
     stem: Path,
     iq: np.ndarray,
@@ -105,9 +142,16 @@ def write_capture(
     center_hz: float,
     impedance_ohms: float | None = 50.0,
     description: str = "",
+    metadata: Mapping[str, object] | None = None,
 ) -> Path:
     """Write ``stem.sigmf-data`` and ``stem.sigmf-meta``; returns the meta path. Refuses (before
-    writing anything) to replace an existing recording."""
+    writing anything) to replace an existing recording.
+
+    ``metadata`` holds further ``fivegbench:`` keys, named without the prefix (``path_loss_db``;
+    see the module docstring); they need ``impedance_ohms`` (the extension is declared with it).
+    """
+    if metadata and impedance_ohms is None:
+        raise ValueError("fivegbench metadata needs the absolute scale (impedance_ohms)")
     data = stem.with_name(stem.name + ".sigmf-data")
     meta = stem.with_name(stem.name + ".sigmf-meta")
     for existing in (data, meta):
@@ -128,6 +172,7 @@ def write_capture(
                 "fivegbench:impedance_ohms": float(impedance_ohms),
             }
         )
+        info.update({PREFIX + key: value for key, value in (metadata or {}).items()})
     recording = SigMFFile(data_file=str(data), global_info=info)
     recording.add_capture(0, metadata={"core:frequency": float(center_hz)})
     recording.tofile(str(meta))

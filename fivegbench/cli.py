@@ -408,11 +408,26 @@ def bench_safe(obj: dict[str, Any], bench_path: Path | None) -> None:
     sys.exit(EXIT_UNSAFE)
 
 
+def _recorded(
+    given: float | None, metadata: Mapping[str, Any], key: str, option: str, capture: Path
+) -> float:
+    """``given``, else the number a run recorded in the capture as ``fivegbench:<key>``."""
+    if given is not None:
+        return given
+    value = metadata.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        _fail(
+            FivegbenchError(f"{capture}: {option} is needed (the capture records no fivegbench:{key})"),
+            EXIT_INVALID,
+        )
+    return float(value)
+
+
 @main.command()
 @click.argument("what", metavar="{" + ",".join(ANALYSES) + "}", type=click.Choice(list(ANALYSES)))
 @click.argument("capture", type=click.Path(path_type=Path))
-@click.option("--bandwidth", required=True, help="Channel bandwidth, e.g. 20MHz.")
-@click.option("--scs", required=True, help="Subcarrier spacing, e.g. 15kHz.")
+@click.option("--bandwidth", help="Channel bandwidth, e.g. 20MHz (default: what the run recorded).")
+@click.option("--scs", help="Subcarrier spacing, e.g. 15kHz (default: what the run recorded).")
 @click.option("--modulation", type=click.Choice(MODULATIONS, case_sensitive=False), help="For evm.")
 @click.option(
     "--category", type=click.Choice(["A", "B"], case_sensitive=False), default="A", show_default=True
@@ -430,8 +445,8 @@ def analyze(
     obj: dict[str, Any],
     what: str,
     capture: Path,
-    bandwidth: str,
-    scs: str,
+    bandwidth: str | None,
+    scs: str | None,
     modulation: str | None,
     category: str,
     bs_class: str,
@@ -448,14 +463,16 @@ def analyze(
     from fivegbench.analyze import Options, carrier_for
 
     try:
-        bandwidth_hz = units.parse(bandwidth, "frequency")
-        scs_hz = units.parse(scs, "frequency")
+        bandwidth_hz = None if bandwidth is None else units.parse(bandwidth, "frequency")
+        scs_hz = None if scs is None else units.parse(scs, "frequency")
     except units.UnitParseError as exc:
         _fail(FivegbenchError(str(exc)), EXIT_INVALID)
     from fivegbench.captures import read_capture  # numpy and sigmf, for this command only
 
     with _errors(obj["debug"]):
         recording = read_capture(capture)
+    bandwidth_hz = _recorded(bandwidth_hz, recording.metadata, "bandwidth_hz", "--bandwidth", capture)
+    scs_hz = _recorded(scs_hz, recording.metadata, "scs_hz", "--scs", capture)
     try:
         carrier = carrier_for(recording, bandwidth_hz, scs_hz)
         options = Options(modulation and modulation.lower(), category.upper(), bs_class, band, allocation)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from fivegbench import presets, units
+from fivegbench.nr import test_models
+from fivegbench.nr.bandwidth import n_rb
 from fivegbench.params import ATTENUATION, ParamSpec, choice
 from fivegbench.verdict import Requirement, explicit_requirements
 
@@ -27,12 +29,12 @@ from fivegbench.verdict import Requirement, explicit_requirements
 class Preset:
     """A named limit set for one kind: the builder and how its arguments come from the plan.
 
-    ``arguments(cell, dut, params)`` (the step's cell, the plan's DUT, the step's parameters)
-    raises ValueError when the plan lacks a declaration it needs.
+    ``arguments(step, dut)`` (the expanded step: its ``cell``, ``params`` and ``test_model``; the
+    plan's DUT) raises ValueError when the plan lacks a declaration it needs.
     """
 
     builder: Callable[..., list[Requirement]]
-    arguments: Callable[[Any, Any, Mapping[str, Any]], dict[str, Any]]
+    arguments: Callable[[Any, Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,8 @@ class Kind:
     presets: Mapping[str, Preset] = field(default_factory=dict)
     optional_roles: frozenset[str] = frozenset()
     """Roles used when the bench has them (a UE whose readings go beside the throughput)."""
+    test_models: tuple[str, ...] = ()
+    """The test models the measurement is defined with (a step must set one of them); empty: any."""
 
     def measure_function(self) -> Callable[..., Any]:
         module, _, function = self.measure.partition(":")
@@ -66,29 +70,59 @@ def _category(dut: Any) -> str:
     return getattr(dut, "category", None) or "A"
 
 
-def _rf_power_arguments(cell: Any, dut: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+def _rf_power_arguments(step: Any, dut: Any) -> dict[str, Any]:
     return {
         "rated_output_power_dbm": float(_declared(dut, "rated_output_power", "rf.power")),
-        "configured_power_dbm": float(cell.tx_power),
-        "frequency_hz": float(cell.center_frequency),
+        "configured_power_dbm": float(step.cell.tx_power),
+        "frequency_hz": float(step.cell.center_frequency),
     }
 
 
-def _rf_aclr_arguments(cell: Any, dut: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+def _rf_aclr_arguments(step: Any, dut: Any) -> dict[str, Any]:
     return {
         "bs_class": _declared(dut, "bs_class", "rf.aclr"),
         "category": _category(dut),
-        "band": cell.band,
-        "frequency_hz": float(cell.center_frequency),
+        "band": step.cell.band,
+        "frequency_hz": float(step.cell.center_frequency),
     }
 
 
-def _rf_obw_arguments(cell: Any, dut: Any, params: Mapping[str, Any]) -> dict[str, Any]:
-    return {"channel_bandwidth_hz": float(cell.bandwidth)}
+def _rf_obw_arguments(step: Any, dut: Any) -> dict[str, Any]:
+    return {"channel_bandwidth_hz": float(step.cell.bandwidth)}
 
 
-def _rf_sem_arguments(cell: Any, dut: Any, params: Mapping[str, Any]) -> dict[str, Any]:
-    return {"category": _category(dut), "bs_class": _declared(dut, "bs_class", "rf.sem"), "band": cell.band}
+def _rf_sem_arguments(step: Any, dut: Any) -> dict[str, Any]:
+    return {
+        "category": _category(dut),
+        "bs_class": _declared(dut, "bs_class", "rf.sem"),
+        "band": step.cell.band,
+    }
+
+
+EVM_MODULATIONS = ("QPSK", "16QAM", "64QAM", "256QAM")
+"""The PDSCH modulations of the FR1 test models, each with its own EVM value and limit."""
+
+
+def evm_modulations(test_model: str, bandwidth_hz: float, scs_hz: float) -> tuple[str, ...]:
+    """The PDSCH modulations TS 38.141-1 evaluates EVM on for ``test_model`` (those of its EVM
+    RNTIs), in the order of :data:`EVM_MODULATIONS`."""
+    model = test_models.model(test_model)
+    allocations = test_models.pdsch_allocations(model, n_rb(bandwidth_hz, scs_hz))
+    found = {a.modulation for a in allocations if a.rnti in model.evm_rntis}
+    return tuple(m for m in EVM_MODULATIONS if m in found)
+
+
+def _rf_evm_arguments(step: Any, dut: Any) -> dict[str, Any]:
+    if step.test_model is None:
+        raise ValueError("the 3gpp limits for rf.evm need a test model (test_model on the step or the cell)")
+    return {"modulations": evm_modulations(step.test_model, step.cell.bandwidth, step.cell.scs)}
+
+
+def _rf_freq_error_arguments(step: Any, dut: Any) -> dict[str, Any]:
+    return {
+        "bs_class": _declared(dut, "bs_class", "rf.freq_error"),
+        "frequency_hz": float(step.cell.center_frequency),
+    }
 
 
 _ANALYZER = {
@@ -101,14 +135,42 @@ _ANALYZER = {
     ),
     "attenuation": ATTENUATION,
 }
+# An I/Q capture (fivegbench.measure.rf_iq): its defaults depend on the cell, so they are None here.
+AUTOLEVEL = ParamSpec("bool", default=True, doc="let the analyzer set its reference level before capturing")
+_IQ = {
+    "duration": ParamSpec(
+        "time", 62.5e-6, 1.0, doc="I/Q capture length (default: one test-model period, 10 ms FDD, 20 ms TDD)"
+    ),
+    "sample_rate": ParamSpec(
+        "frequency",
+        1e6,
+        2e9,
+        doc="I/Q sample rate, FFT size x SCS (default: the least that holds the carrier)",
+    ),
+    "autolevel": AUTOLEVEL,
+    "attenuation": ATTENUATION,
+}
+SWEPT_ONLY = ("span", "rbw", "points")
+"""Parameters of a swept acquisition: refused with ``source: iq``."""
+IQ_ONLY = ("duration", "sample_rate", "autolevel")
+"""Parameters of an I/Q acquisition: refused with ``source: swept``."""
+_SPECTRUM = _ANALYZER | {
+    "source": choice("swept", "iq", doc="swept (default), or iq: an I/Q capture, reduced as analyze does"),
+    "duration": _IQ["duration"],
+    "sample_rate": replace(
+        _IQ["sample_rate"], doc="I/Q sample rate (default: wide enough for the measurement)"
+    ),
+    "autolevel": replace(AUTOLEVEL, default=None, doc="with source: iq (default true)"),
+}
 _RF_ROLES = frozenset({"analyzer", "gnb"})
 _ADJACENT = ("lower1", "upper1", "lower2", "upper2")
+_EVM_TEST_MODELS = ("NR-FR1-TM3.1", "NR-FR1-TM3.1a", "NR-FR1-TM3.2", "NR-FR1-TM3.3")
 
 _DECLARED = (
     Kind(
         name="rf.power",
         doc="channel power at the antenna connector (TS 38.141-1 §6.2)",
-        params=_ANALYZER,
+        params=_SPECTRUM,
         roles=_RF_ROLES,
         values={"channel_power": "dBm"},
         measure="fivegbench.measure.rf:rf_power",
@@ -117,7 +179,7 @@ _DECLARED = (
     Kind(
         name="rf.aclr",
         doc="adjacent channel leakage ratio, relative and absolute (TS 38.141-1 §6.7.3)",
-        params=_ANALYZER,
+        params=_SPECTRUM,
         roles=_RF_ROLES,
         values={"channel_power": "dBm"}
         | {f"aclr_{name}": "dB" for name in _ADJACENT}
@@ -129,7 +191,7 @@ _DECLARED = (
     Kind(
         name="rf.obw",
         doc="99 % occupied bandwidth (TS 38.141-1 §6.7.2)",
-        params=_ANALYZER,
+        params=_SPECTRUM,
         roles=_RF_ROLES,
         values={"obw": "Hz"},
         measure="fivegbench.measure.rf:rf_obw",
@@ -138,11 +200,33 @@ _DECLARED = (
     Kind(
         name="rf.sem",
         doc="operating band unwanted emissions (TS 38.141-1 §6.7.4)",
-        params=_ANALYZER,
+        params=_SPECTRUM,
         roles=_RF_ROLES,
         values={"sem_margin": "dB"},
         measure="fivegbench.measure.rf:rf_sem",
         presets={"3gpp": Preset(presets.rf_sem_3gpp, _rf_sem_arguments)},
+    ),
+    Kind(
+        name="rf.evm",
+        doc="error vector magnitude per PDSCH modulation, TM3.x, from an I/Q capture (TS 38.141-1 §6.6.2)",
+        params=_IQ,
+        roles=_RF_ROLES,
+        values={"evm_rms": "%"}
+        | {f"evm_{m.lower()}": "%" for m in EVM_MODULATIONS}
+        | {"evm_worst_slot": "%"},
+        measure="fivegbench.measure.rf_iq:rf_evm",
+        presets={"3gpp": Preset(presets.rf_evm_3gpp, _rf_evm_arguments)},
+        test_models=_EVM_TEST_MODELS,
+    ),
+    Kind(
+        name="rf.freq_error",
+        doc="carrier frequency error, from an I/Q capture (TS 38.141-1 §6.6.1)",
+        params=_IQ,
+        roles=_RF_ROLES,
+        values={"freq_error": "Hz", "freq_error_ppm": "ppm"},
+        measure="fivegbench.measure.rf_iq:rf_freq_error",
+        presets={"3gpp": Preset(presets.rf_freq_error_3gpp, _rf_freq_error_arguments)},
+        test_models=("NR-FR1-TM2", "NR-FR1-TM2a", *_EVM_TEST_MODELS),
     ),
 )
 
@@ -182,7 +266,7 @@ _TRAFFIC_KINDS = (
         measure="fivegbench.measure.traffic:traffic_throughput",
         presets={
             "itu-m2410-indicative": Preset(
-                presets.traffic_throughput_itu, lambda cell, dut, params: {"direction": params["direction"]}
+                presets.traffic_throughput_itu, lambda step, dut: {"direction": step.params["direction"]}
             )
         },
     ),
@@ -219,7 +303,7 @@ _TRAFFIC_KINDS = (
             "samples": "",
         },
         measure="fivegbench.measure.latency:traffic_latency",
-        presets={"itu-m2410-indicative": Preset(presets.traffic_latency_itu, lambda cell, dut, params: {})},
+        presets={"itu-m2410-indicative": Preset(presets.traffic_latency_itu, lambda step, dut: {})},
     ),
     Kind(
         name="traffic.capacity",
@@ -268,7 +352,7 @@ def requirements_for(step: Any, dut: Any) -> list[Requirement]:
     """The requirements of one expanded plan step.
 
     ``step.limits`` is None (no limits: :func:`~fivegbench.verdict.judge` then gives
-    INCONCLUSIVE), a preset name (built from ``step.cell`` and the plan's ``dut`` by the kind's
+    INCONCLUSIVE), a preset name (built from the step and the plan's ``dut`` by the kind's
     :class:`Preset`), or a mapping value name -> limit with ``min``/``max`` bounds that carry
     ``.value`` and ``.unit`` (the plan model's parsed limits).
 
@@ -282,7 +366,7 @@ def requirements_for(step: Any, dut: Any) -> list[Requirement]:
         preset = kind.presets.get(limits)
         if preset is None:
             raise ValueError(f"limits preset {limits!r} has no limits for {step.kind!r}")
-        return preset.builder(**preset.arguments(step.cell, dut, step.params))
+        return preset.builder(**preset.arguments(step, dut))
     declared = KINDS[step.kind].values
     table: dict[str, dict[str, object]] = {}
     for name, limit in limits.items():

@@ -18,7 +18,7 @@ from typing import Any
 from fivegbench import units
 from fivegbench.describe import describe
 
-Scalar = float | int | str | dict[str, "float | int | str"]
+Scalar = bool | float | int | str | dict[str, "float | int | str"]
 """What a step parameter holds once parsed (a mapping parameter holds its parsed fields)."""
 
 
@@ -45,9 +45,10 @@ class ParamSpec:
     """How one parameter is written.
 
     ``kind`` is a units kind (``frequency``, ``power``, ``ratio``, ``time``, ``rate``), ``int``,
-    ``choice`` (one of ``choices``) or ``text`` (any single-line text). ``lo``/``hi`` bound
-    numbers inclusively. ``default`` is the parsed value a step gets when it does not set the
-    parameter (None: the measurement decides, e.g. a span from the channel bandwidth).
+    ``choice`` (one of ``choices``), ``text`` (any single-line text) or ``bool`` (YAML true or
+    false). ``lo``/``hi`` bound numbers inclusively. ``default`` is the parsed value a step gets
+    when it does not set the parameter (None: the measurement decides, e.g. a span from the
+    channel bandwidth).
     """
 
     kind: str
@@ -75,9 +76,11 @@ class ParamSpec:
 
     @property
     def numeric(self) -> bool:
-        return self.kind not in ("choice", "mapping", "text")
+        return self.kind not in ("choice", "mapping", "text", "bool")
 
     def text(self, value: Scalar) -> str:
+        if self.kind == "bool":
+            return "true" if value else "false"
         if isinstance(value, str):
             return value
         if isinstance(value, dict):
@@ -93,6 +96,10 @@ class ParamSpec:
                 raise ValueError(
                     f"expected text (in quotes if it looks like a number), got {describe(value)}"
                 )
+            return value
+        if self.kind == "bool":  # YAML's own true/false, never a string that looks like one
+            if not isinstance(value, bool):
+                raise ValueError(f"expected true or false, got {describe(value)}")
             return value
         if self.kind == "choice":
             if not isinstance(value, str) or value not in self.choices:

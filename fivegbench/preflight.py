@@ -3,7 +3,9 @@
 Everything that would otherwise fail half-way through a run is refused here, as one
 ``file:line:col: key: message`` PlanError: unsafe powers, limits that cannot be built (a preset
 that needs a DUT declaration the plan lacks), explicit limits on values the measurement does not
-report or in the wrong unit.
+report or in the wrong unit, a test model the measurement is not defined with (EVM needs TM3.x) or
+the gNB profile does not offer, and I/Q captures that cannot be taken (a sample rate that cannot
+hold the carrier, a duration shorter than a slot or beyond 20 MB, swept settings on an I/Q step).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fivegbench.bench import LoadedBench, check_plan_safety
 from fivegbench.drivers.registry import DRIVERS
 from fivegbench.drivers.settings import Setting
 from fivegbench.errors import PlanError
+from fivegbench.measure.rf_iq import iq_settings
 from fivegbench.params import number
 from fivegbench.plan.expand import Step
 from fivegbench.plan.load import LoadedPlan
@@ -52,7 +55,8 @@ def check(
     runnable. ``today`` is the test date (default: today)."""
 
     def error(step: Step, param: str, message: str) -> PlanError:
-        return loaded.error(step.sources.get(param, f"steps[{step.plan_step}]"), message)
+        # a parameter the plan does not write (a default) points at the step's own key, or the step
+        return loaded.error(step.sources.get(param, f"steps[{step.plan_step}].{param}"), message)
 
     for step in steps:
         lacking = sorted(kinds.KINDS[step.kind].roles - set(bench.bench.instruments))
@@ -70,6 +74,8 @@ def check(
                 "or run with --allow-expired-calibration to flag every measurement it takes",
             )
     check_plan_safety(bench, list(steps), error)
+    _check_test_models(steps, bench, error)
+    _check_iq(steps, error)
     _check_instrument_ranges(steps, bench, error)
     attenuator = bench.bench.instruments.get("attenuator")
     for step in steps:
@@ -116,6 +122,56 @@ def _check_instrument_ranges(steps: Sequence[Step], bench: LoadedBench, error: A
                 raise error(
                     step, name, f"{spec.text(value)} is beyond the bench {role} ({config.driver}: {accepted})"
                 ) from None
+
+
+def _check_test_models(steps: Sequence[Step], bench: LoadedBench, error: Any) -> None:
+    """A kind defined with certain test models (``rf.evm``: TM3.x) gets one of them, and every
+    test model a step sets is one the gNB profile offers (``limits.test_models``)."""
+    profile = bench.profiles.get("gnb")
+    for step in steps:
+        kind = kinds.KINDS[step.kind]
+        if kind.test_models and step.test_model not in kind.test_models:
+            wanted = ", ".join(kind.test_models)
+            if step.test_model is None:
+                raise error(step, "measure", f"{step.kind} needs a test model ({wanted}): set test_model")
+            raise error(step, "test_model", f"{step.kind} is measured with {wanted}, not {step.test_model}")
+        if profile is None or step.test_model is None:
+            continue
+        offered = profile.limits.test_models
+        if step.test_model not in offered:
+            raise error(
+                step,
+                "test_model",
+                f"{step.test_model} is not a test model the gNB profile {profile.name} offers "
+                f"(it offers: {', '.join(offered)})",
+            )
+
+
+def _source(step: Step) -> str | None:
+    """How a step acquires its spectrum: ``iq`` (rf.evm, rf.freq_error, ``source: iq``), ``swept``,
+    or None (no analyzer)."""
+    params = kinds.KINDS[step.kind].params
+    if "source" in params:
+        return str(step.params.get("source") or "swept")
+    return "iq" if "sample_rate" in params else None
+
+
+def _check_iq(steps: Sequence[Step], error: Any) -> None:
+    """Steps that take an I/Q capture: its settings, and no setting of the other acquisition."""
+    for step in steps:
+        source = _source(step)
+        if source is None:
+            continue
+        other = "swept" if source == "iq" else "iq"
+        for name in kinds.SWEPT_ONLY if source == "iq" else kinds.IQ_ONLY:
+            if name in step.sources:  # written or swept by the plan (defaults are not)
+                raise error(step, name, f"'{name}' is a setting of source: {other}")
+        if source == "iq":
+            try:
+                iq_settings(step)
+            except ValueError as exc:
+                param, _, message = str(exc).partition(": ")
+                raise error(step, param, message) from None
 
 
 def _check_traffic(loaded: LoadedPlan, steps: Sequence[Step], bench: LoadedBench, error: Any) -> None:

@@ -20,6 +20,8 @@ from fivegbench.verdict import Limit, Requirement
 
 __all__ = [
     "rf_aclr_3gpp",
+    "rf_evm_3gpp",
+    "rf_freq_error_3gpp",
     "rf_obw_3gpp",
     "rf_power_3gpp",
     "rf_sem_3gpp",
@@ -190,6 +192,70 @@ def rf_sem_3gpp(category: str, bs_class: str, band: str) -> list[Requirement]:
             ),
         )
     ]
+
+
+def rf_evm_3gpp(modulations: tuple[str, ...]) -> list[Requirement]:
+    """EVM (TS 38.104 §6.5.2 Table 6.5.2.2-1, test TS 38.141-1 §6.6.2): one requirement per PDSCH
+    modulation the test model carries, on the value ``evm_<modulation>`` (lower case, %).
+
+    Limit: EVM ≤ minimum requirement + TT 1.0 percentage point [V2]: QPSK 18.5 %, 16QAM 13.5 %,
+    64QAM 9 %, 256QAM 4.5 %. The EVM is the RMS over the capture (one test-model period, 10 ms FDD /
+    20 ms TDD) at the worse of the two Annex B window positions.
+
+    Parameters
+    ----------
+    modulations : the modulations, e.g. ``("64QAM",)`` for NR-FR1-TM3.1.
+    """
+    tt = req.evm_test_tolerance()
+    out = []
+    for modulation in modulations:
+        minimum = req.evm_limit(modulation)
+        name = f"evm_{req.normalize_modulation(modulation).lower()}"
+        limit = Limit(
+            value=name,
+            low=None,
+            high=minimum.value + tt.value,
+            unit="%",
+            minimum_requirement=minimum.value,
+            test_tolerance=tt.value,
+            tolerance_unverified=tt.unverified or minimum.unverified,
+            clause=f"{minimum.clause}; {tt.clause}",
+            note=f"{modulation} EVM ≤ {minimum.value:g} % + TT {tt.value:g} %; {_status_note(minimum, tt)}",
+        )
+        out.append(Requirement(name, (limit,)))
+    return out
+
+
+def rf_freq_error_3gpp(bs_class: str, frequency_hz: float) -> list[Requirement]:
+    """Frequency error (TS 38.104 §6.5.1, test TS 38.141-1 §6.6.1): value ``freq_error`` (Hz).
+
+    Limit: ±(ppm of the BS class x carrier + TT) Hz: Wide Area 0.05 ppm, Medium Range and Local
+    Area 0.1 ppm [V2]; TT 12 Hz [U]. E.g. Wide Area at 3.75 GHz: ±(187.5 + 12) Hz.
+
+    Parameters
+    ----------
+    bs_class : ``wide_area``, ``medium_range`` or ``local_area``.
+    frequency_hz : carrier centre frequency, Hz.
+    """
+    minimum = req.frequency_error_limit(bs_class)
+    tt = req.frequency_error_test_tolerance()
+    hz = req.frequency_error_limit_hz(bs_class, frequency_hz, include_test_tolerance=False)
+    half_width = req.frequency_error_limit_hz(bs_class, frequency_hz)
+    limit = Limit(
+        value="freq_error",
+        low=-half_width,
+        high=half_width,
+        unit="Hz",
+        minimum_requirement=hz,
+        test_tolerance=tt.value,
+        tolerance_unverified=tt.unverified or minimum.unverified,
+        clause=f"{minimum.clause}; {tt.clause}",
+        note=(
+            f"±{minimum.value:g} ppm of {frequency_hz / 1e6:g} MHz = ±{hz:g} Hz, ± TT {tt.value:g} Hz; "
+            f"{bs_class}; {_status_note(minimum, tt)}"
+        ),
+    )
+    return [Requirement("frequency_error", (limit,))]
 
 
 ITU_NOTE = "IMT-2020 evaluation target (ITU-R M.2410-0), not a conformance limit: indicative only [V2]"

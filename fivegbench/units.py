@@ -58,6 +58,7 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "rate": ("bit/s", "a bit rate", "100 Mbit/s"),
     "psd": ("dBm/MHz", "a power density", "-13 dBm/MHz"),
     "percent": ("%", "a percentage", "1 %"),
+    "ppm": ("ppm", "a fraction in ppm", "0.05 ppm"),
 }
 
 #: Units values are reported in that are not a kind's own unit -> that kind.
@@ -81,8 +82,8 @@ def parse(text: object, kind: str) -> float:
         raise UnitParseError(f"{text!r} has no unit; write it as {name} with a unit, e.g. '{text} {unit}'")
     if kind == "psd":
         return _parse_psd(text, name)
-    if kind == "percent":
-        return _parse_percent(text, unit, name)
+    if kind in ("percent", "ppm"):  # dimensionless: the unit itself says what is meant
+        return _parse_fraction(text, kind, name)
     quantity = _quantity(text, unit, name)
     if quantity.dimensionless and unit not in ("dB",):
         raise UnitParseError(f"{text!r} is not {name}")
@@ -130,10 +131,11 @@ def _case_hint(text: str, unit: str, wanted: str) -> str:
     return ""
 
 
-def _parse_percent(text: str, unit: str, name: str) -> float:
-    """``0.5 %`` -> 0.5 (pint reads ``%`` as a dimensionless ``percent``)."""
+def _parse_fraction(text: str, unit: str, name: str) -> float:
+    """``0.5 %`` -> 0.5, ``0.05 ppm`` -> 0.05: pint reads both as dimensionless, so the unit
+    written must be ``unit`` itself (pint's name for it: ``percent``, ``ppm``)."""
     quantity = _quantity(text, unit, name)
-    if str(quantity.units) != "percent":
+    if str(quantity.units) != unit:
         raise UnitParseError(f"{text!r} is not {name}")
     return float(quantity.magnitude)
 

@@ -204,3 +204,21 @@ def test_evm_bad_input_is_one_line_exit_2(tmp_path):
     proc = analyze("evm", str(short), "--bandwidth", "10MHz", "--scs", "15kHz", "--allocation", "auto")
     assert proc.returncode == 2 and "shorter than one slot" in proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_the_carrier_comes_from_the_capture_when_a_run_recorded_it(tmp_path):
+    fs, width = 30.72e6, 18.36e6
+    iq = band_limited(power_w=0.02, width_hz=width * 0.999, fs=fs, n=1 << 16)  # 13.01 dBm
+    recorded = write_capture(
+        tmp_path / "run", iq, fs, 3.75e9, metadata={"bandwidth_hz": 20e6, "scs_hz": 30e3}
+    )
+    proc = analyze("power", str(recorded), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert (result["bandwidth_hz"], result["scs_hz"], result["n_rb"]) == (20e6, 30e3, 51)
+    assert result["channel_power_dbm"] == pytest.approx(10 * math.log10(20.0), abs=0.05)
+    bare = write_capture(tmp_path / "other", iq, fs, 3.75e9)
+    proc = analyze("power", str(bare), "--json")
+    assert proc.returncode == 2 and proc.stdout == ""
+    missing = "--bandwidth is needed (the capture records no fivegbench:bandwidth_hz)"
+    assert proc.stderr == f"error: {bare}: {missing}\n"

@@ -1,4 +1,5 @@
-"""Every example plan runs end to end on the simulated bench (the demo has its own test)."""
+"""Every example plan runs end to end on the simulated bench (the demo and the conformance plans
+have their own tests: tests/test_e2e.py, tests/test_conformance_plans.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from fivegbench.sim.link import available
+from tests.test_conformance_plans import PLANS as CONFORMANCE_PLANS
 
 ROOT = Path(__file__).resolve().parent.parent
-PLANS = sorted(p.stem for p in (ROOT / "testplans").glob("*.yaml") if p.name != "demo.yaml")
+OWN_TESTS = {"demo", *CONFORMANCE_PLANS}
+PLANS = sorted(p.stem for p in (ROOT / "testplans").glob("*.yaml") if p.stem not in OWN_TESTS)
 SHORT = ROOT / "tests" / "data" / "plans"  # short variants of the long example plans
 
 

@@ -1,11 +1,16 @@
-"""rf.power and rf.aclr: a swept RMS-detector spectrum, reduced to channel power and ACLR.
+"""rf.power, rf.aclr, rf.obw and rf.sem: a swept RMS-detector spectrum, reduced to channel power,
+ACLR, occupied bandwidth and the OBUE margin.
 
 Powers measured at the analyzer input are referred to the gNB antenna connector by adding the
 bench's RF path loss at the carrier frequency; the loss used is kept in the conditions.
+
+With ``source: iq`` a step takes an I/Q capture instead and reduces its spectrum as ``fivegbench
+analyze`` does (:func:`fivegbench.measure.rf_iq.rf_spectrum`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -13,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from fivegbench.drivers.analyzer.rs_fsw import Trace
-from fivegbench.measure.base import MeasureContext, Outcome, role
+from fivegbench.measure.base import MeasureContext, Measurement, Outcome, role
+from fivegbench.measure.rf_iq import rf_spectrum
 from fivegbench.nr.bandwidth import config_bandwidth_hz
 from fivegbench.nr.masks import obue_mask
 from fivegbench.record import Value
@@ -94,6 +100,19 @@ def _overload(trace: Trace) -> str | None:
     return f"analyzer overload during the sweep: {', '.join(trace.overload)}" if trace.overload else None
 
 
+def _swept_or_iq(swept: Measurement) -> Measurement:
+    """The swept measurement, or with ``source: iq`` the I/Q one."""
+
+    @functools.wraps(swept)
+    def measure(ctx: MeasureContext, step: Any) -> Outcome:
+        if step.params.get("source") == "iq":
+            return rf_spectrum(ctx, step)
+        return swept(ctx, step)
+
+    return measure
+
+
+@_swept_or_iq
 def rf_power(ctx: MeasureContext, step: Any) -> Outcome:
     """Channel power over BW_Config = N_RB*12*SCS (TS 38.104 Table 5.3.2-1), at the connector."""
     cell = step.cell
@@ -110,6 +129,7 @@ def rf_power(ctx: MeasureContext, step: Any) -> Outcome:
     )
 
 
+@_swept_or_iq
 def rf_aclr(ctx: MeasureContext, step: Any) -> Outcome:
     """NR ACLR, 1st and 2nd adjacent channels (offsets BW and 2*BW, square filter BW_Config)."""
     cell = step.cell
@@ -143,6 +163,7 @@ def rf_aclr(ctx: MeasureContext, step: Any) -> Outcome:
     )
 
 
+@_swept_or_iq
 def rf_obw(ctx: MeasureContext, step: Any) -> Outcome:
     """Occupied bandwidth: the 99 % power bandwidth of the swept spectrum (TS 38.104 §6.6.2)."""
     cell = step.cell
@@ -162,6 +183,7 @@ def rf_obw(ctx: MeasureContext, step: Any) -> Outcome:
 MAX_SEM_SPAN_HZ = 2e9
 
 
+@_swept_or_iq
 def rf_sem(ctx: MeasureContext, step: Any) -> Outcome:
     """Operating band unwanted emissions against the OBUE mask over its whole region."""
     cell = step.cell

@@ -185,6 +185,8 @@ def parse_bound(value: object) -> Bound:
         candidates = ("rate",)
     elif "%" in value:
         candidates = ("percent",)
+    elif "ppm" in value:
+        candidates = ("ppm",)
     elif "/" in value:
         candidates = ("psd", *_BOUND_KINDS)
     else:

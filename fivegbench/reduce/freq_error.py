@@ -4,11 +4,12 @@ The frequency error is the offset of the carrier from its nominal frequency (the
 measured minus nominal, in Hz. It is estimated from the phase of the cyclic-prefix correlation over
 every CP of the capture (:mod:`fivegbench.reduce.ofdm_sync`); unambiguous for |error| < SCS / 2.
 
-When the allocation (``n_rb``) and ``modulation`` are given, the estimate is refined over the whole
-capture from the data: after CP-based correction, every symbol is demodulated and equalised
-(decision-directed) and the slope of the per-symbol common phase against time is added. The CP
-estimate's standard deviation is about SCS / (2 pi sqrt(K x SNR)) for K CP samples at time-domain
-SNR; the data-aided slope uses all subcarriers and is far tighter on long captures.
+When the allocation (``n_rb``) and ``modulation`` are given and the capture holds a slot, the
+estimate is refined over the whole capture from the data by the EVM receiver
+(:func:`fivegbench.reduce.evm.evm`, decision-directed): after CP-based correction every symbol is
+demodulated and equalised, and the slope of the per-symbol common phase against time is added. The
+CP estimate's standard deviation is about SCS / (2 pi sqrt(K x SNR)) for K CP samples at
+time-domain SNR; the data-aided slope uses all subcarriers and is far tighter on long captures.
 
 TS 38.104 observes the error over 1 ms; this reducer uses the whole capture.
 """
@@ -20,15 +21,9 @@ from dataclasses import dataclass
 
 import numpy.typing as npt
 
-from fivegbench.nr.modulation import normalise_name
-from fivegbench.reduce.ofdm_sync import (
-    demodulate,
-    equalise,
-    phase_slope_hz,
-    require_full_allocation,
-    synchronise,
-    validated_iq,
-)
+from fivegbench.nr.numerology import mu_from_scs
+from fivegbench.reduce.evm import evm
+from fivegbench.reduce.ofdm_sync import synchronise, validated_iq
 
 __all__ = ["FreqErrorResult", "frequency_error", "ppm"]
 
@@ -86,14 +81,16 @@ def frequency_error(
         Check that sample_rate_hz / scs_hz equals it.
     n_rb, modulation : optional
         Give both (a fully allocated carrier of one modulation) to refine the estimate from the
-        common phase of the demodulated symbols.
+        common phase of the demodulated symbols (when the capture holds a slot).
 
     Returns
     -------
     FreqErrorResult
 
     Raises ValueError for a sample rate that is not N x SCS, a capture without a complete symbol,
-    or only one of ``n_rb`` / ``modulation``.
+    or only one of ``n_rb`` / ``modulation``; with both, for what :func:`fivegbench.reduce.evm.evm`
+    refuses (a clipped or empty capture, a carrier the sample rate cannot hold, subcarriers
+    without power).
     """
     if (n_rb is None) != (modulation is None):
         raise ValueError("give both n_rb and modulation, or neither")
@@ -101,14 +98,9 @@ def frequency_error(
     sync = synchronise(x, sample_rate_hz, scs_hz, fft_size, checked=True)
     freq = sync.cp_freq_error_hz
     method = "cp"
-    if n_rb is not None and modulation is not None and sync.n_symbols >= 2:
-        if 12 * n_rb > sync.fft_size:
-            raise ValueError(f"{n_rb} RB do not fit an FFT of {sync.fft_size}")
-        key = normalise_name(modulation)
-        y = demodulate(x, sync, int(n_rb), sync.cp_normal // 2, freq)
-        require_full_allocation(y)
-        eq = equalise(y, key)
-        freq += phase_slope_hz(eq.common_phase, sync.useful_start, sync.sample_rate_hz)
+    slot = round(sample_rate_hz * 1e-3 / 2 ** mu_from_scs(scs_hz))
+    if n_rb is not None and modulation is not None and x.size >= slot:
+        freq = evm(x, sample_rate_hz, scs_hz, n_rb, modulation).freq_error_hz
         method = "cp+data"
     first = sync.useful_start[0] - sync.cp_samples[0]
     last = sync.useful_start[-1] + sync.fft_size

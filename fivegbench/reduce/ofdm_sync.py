@@ -1,5 +1,5 @@
 """Shared OFDM internals of the EVM and frequency-error reducers: CP synchronisation, batch FFT
-demodulation and a per-subcarrier zero-forcing equalizer with per-symbol common-phase removal.
+demodulation, and the moving average and phase-slope helpers of the equalizer.
 
 Capture model (TS 38.211 §5.3.1, normal CP): sample rate fs = N x SCS with N the FFT size; in every
 OFDM symbol, subcarrier k = 0 .. 12 N_RB - 1 sits at (k - 6 N_RB) x SCS from the capture centre (no
@@ -20,39 +20,33 @@ Synchronisation (:func:`synchronise`)
     phase of Gamma: eps = -angle(Gamma) x SCS / (2 pi), unambiguous for |eps| < SCS / 2, taken
     over every CP sample of every complete symbol of the whole capture.
 
-Demodulation (:func:`demodulate`)
+Demodulation (:class:`Demodulator`)
     For every complete symbol an N-sample window starting ``advance`` samples before the useful
-    part is copied (fused with the CFO ramp), the CFO is removed (a per-sample ramp times a
-    per-symbol phase), one batch FFT (unitary scaling) is computed, the 12 N_RB occupied bins are
-    kept and the cyclic-shift phase ramp exp(+j 2 pi m advance / N) of the early window start is
-    undone (m = k - 6 N_RB).
-
-Equalizer (:func:`equalise`)
-    Channel H_k = sum_t Y e^{-j phi_t} conj(I) / sum_t |I|^2 (the complex ratio received /
-    reference, averaged over the capture with weights |I|^2 -- the least-squares ratio; an
-    unweighted mean of ratios would let the low-power inner QAM points dominate the noise), then a
-    19-point moving average across subcarriers whose window shrinks symmetrically at the band
-    edges (TS 38.104 Annex B.4 uses 19 points across DM-RS subcarriers). Z = Y e^{-j phi_t} / H.
-    phi_t is the common phase of symbol t against the reference; removing it takes out the phase
-    drift of a residual CFO (and the common part of phase noise, which FR1 Annex B does not remove:
-    documented deviation; it removes one real degree of freedom per symbol, < 0.2 % relative
-    EVM bias for 300 or more subcarriers). Without a reference the reference is the hard decision
-    of Z (decision-directed), started from a blind estimate (power for |H|, fourth-power phase
-    averaged over time and smoothed across subcarriers, unwrapped) and iterated.
+    part is copied (the windows of both EVM positions in one pass over the capture), fused with
+    one multiplication by a ramp that removes the CFO within the window, shifts the spectrum by
+    N / 2 bins (so that the occupied bins come out contiguous: the grid is a view of the FFT
+    output, not a copy) and scales by 1 / sqrt(N) (a unitary FFT). One batch FFT (``scipy.fft``,
+    complex64, in place) per position follows. Two phase factors are left to the reader of the
+    grid, who folds them into multiplications it does anyway (the equalizer's 1 / H and common
+    phase): per subcarrier, the ramp exp(+j 2 pi m advance / N) of the early window start
+    (m = k - 6 N_RB); per symbol, the CFO phase accumulated up to its window start.
 """
 
 from __future__ import annotations
 
-import functools
+import itertools
 import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import scipy.fft
+from numpy.lib.stride_tricks import as_strided
 
-from fivegbench.nr.modulation import hard_decision
 from fivegbench.nr.numerology import (
     cp_lengths,
     half_subframe_samples,
@@ -63,11 +57,12 @@ from fivegbench.nr.numerology import (
 
 __all__ = [
     "EQUALIZER_SMOOTHING",
-    "Equalised",
+    "MAX_THREADS",
+    "Demodulated",
+    "Demodulator",
     "OfdmSync",
-    "demodulate",
-    "equalise",
     "fft_size_for",
+    "in_parallel",
     "phase_slope_hz",
     "smooth",
     "synchronise",
@@ -77,27 +72,29 @@ __all__ = [
 EQUALIZER_SMOOTHING = 19
 """Moving-average length across subcarriers of the equalizer (TS 38.104 Annex B.4) [V]."""
 
+MAX_THREADS = 2
+"""Threads of the EVM reduction (its work splits by symbols, or runs beside the caller's): more
+than two gain little against the memory traffic, which these passes are bound by."""
+
 # The timing search folds at least this many half subframes / samples of the capture.
 _TIMING_PERIODS = 4
 _TIMING_SAMPLES = 1 << 18
-# Symbols processed per block by demodulate/equalise: small reused buffers instead of capture-sized
-# temporaries (fresh large arrays cost more in page faults than the arithmetic on them).
-_CHUNK_SYMBOLS = 64
-# Decision-directed start: blind estimate and iterations on up to this many symbols.
-_SUBSET_SYMBOLS = 48
-_SUBSET_ITERATIONS = 2
-_TINY = np.finfo(np.float64).tiny
+# Coarse timing search: samples per block.
+_COARSE = 8
 
 
-def validated_iq(iq: npt.ArrayLike) -> npt.NDArray[np.complexfloating]:
-    """The capture as a 1-D complex array (complex64 kept as is, anything else as complex128)."""
+def validated_iq(iq: npt.ArrayLike, check_finite: bool = True) -> npt.NDArray[np.complexfloating]:
+    """The capture as a 1-D complex array (complex64 kept as is, anything else as complex128).
+
+    ``check_finite`` False leaves the NaN/infinity check to the caller (who scans the samples
+    anyway)."""
     x = np.asarray(iq)
     if x.ndim != 1:
         raise ValueError(f"iq must be one-dimensional, got shape {x.shape}")
     if x.dtype != np.complex64:
         x = x.astype(np.complex128, copy=False)
     # a NaN or infinity anywhere makes the sum non-finite; the full check only runs then
-    if not np.isfinite(x.sum()) and not np.all(np.isfinite(x)):
+    if check_finite and not np.isfinite(x.sum()) and not np.all(np.isfinite(x)):
         raise ValueError("iq contains NaN or infinite samples")
     return x
 
@@ -163,16 +160,91 @@ class OfdmSync:
         return int(self.useful_start[0] - self.cp_samples[0]) if self.n_symbols else -1
 
 
-@functools.cache
-def _cp_mask_spectrum(fft_size: int, scs_hz: float) -> npt.NDArray[np.complex128]:
-    """FFT of the 0/1 mask of the CP samples of one half subframe (long CP first)."""
-    layout = symbol_layout(fft_size, scs_hz, n_symbols=symbols_per_half_subframe(mu_from_scs(scs_hz)))
-    mask = np.zeros(half_subframe_samples(fft_size, scs_hz), dtype=np.float64)
-    for start, cp in zip(layout.cp_start, layout.cp_samples, strict=True):
-        mask[start : start + cp] = 1.0
-    spectrum = scipy.fft.fft(mask)
-    spectrum.setflags(write=False)
-    return spectrum
+def _fold(v: npt.NDArray[Any], period: int) -> npt.NDArray[Any]:
+    """sum_q v[q P + p] for p = 0 .. P - 1 (the last, partial period included)."""
+    whole = v.size // period * period
+    out = v[:whole].reshape(-1, period).sum(axis=0)
+    out[: v.size - whole] += v[whole:]
+    return out
+
+
+def _cp_masked(
+    v: npt.NDArray[Any], cp_start: npt.NDArray[np.int64], cp_samples: npt.NDArray[np.int64]
+) -> npt.NDArray[Any]:
+    """out[tau] = sum_i sum_{j < cp_i} v[(tau + start_i + j) mod P] for the periodic v (period P =
+    its length): the sum over the CP samples of one half subframe placed at every offset, from a
+    cumulative sum (one moving sum per CP length, one shifted add per symbol)."""
+    period = v.size
+    span = period + int(cp_start.max()) + 1
+    cs = np.concatenate([np.zeros(1, dtype=v.dtype), np.cumsum(np.concatenate([v, v]))])
+    moving = {cp: cs[cp : cp + span] - cs[:span] for cp in np.unique(cp_samples).tolist()}
+    out = np.zeros(period, dtype=v.dtype)
+    for start, cp in zip(cp_start.tolist(), cp_samples.tolist(), strict=True):
+        out += moving[cp][start : start + period]
+    return out
+
+
+def _cumulative(v: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Cumulative sum (leading 0) of the periodic v over two periods. Single precision is ample:
+    a CP's window sum keeps ~1e-7 x 2P / CP relative, ~3e-5 at P = 61 440."""
+    out = np.zeros(2 * v.size + 1, dtype=v.dtype)
+    np.cumsum(np.concatenate([v, v]), out=out[1:])
+    return out
+
+
+def _cp_masked_at(
+    cumulative: npt.NDArray[Any],
+    cp_start: npt.NDArray[np.int64],
+    cp_samples: npt.NDArray[np.int64],
+    taus: npt.NDArray[np.int64],
+) -> npt.NDArray[Any]:
+    """:func:`_cp_masked` at the offsets ``taus`` (0 .. P - 1) only, from :func:`_cumulative`."""
+    first = taus[..., None] + cp_start
+    return (cumulative[first + cp_samples] - cumulative[first]).sum(axis=-1)
+
+
+def _timing(
+    corr: npt.NDArray[Any],
+    energy: npt.NDArray[Any],
+    cp_start: npt.NDArray[np.int64],
+    cp_samples: npt.NDArray[np.int64],
+) -> tuple[int, float]:
+    """The offset tau maximising the normalised CP correlation |Gamma| / Phi, and that maximum.
+
+    Coarse to fine: the masked sums on blocks of :data:`_COARSE` samples (CP positions and lengths
+    rounded to blocks) find the best block; the exact sums at every offset within a block of it
+    find the sample (the score falls by ~1/CP per sample off the timing); the exact sums at that
+    sample shifted by whole normal symbols either way, and within the long CP's extra samples of
+    the best three, decide which symbol has the long CP (those aliases differ only by its extra
+    samples). Only offsets whose mask covers a fair share of the capture compete (short
+    captures)."""
+    period = corr.size
+    block = _COARSE if period % _COARSE == 0 else 1
+    cb = corr.reshape(-1, block).sum(axis=1)
+    eb = energy.reshape(-1, block).sum(axis=1)
+    starts = np.round(cp_start / block).astype(np.int64)
+    lengths = np.maximum(np.round(cp_samples / block).astype(np.int64), 1)
+    coarse = _cp_masked(cb, starts, lengths)
+    phi = _cp_masked(eb, starts, lengths)
+    floor = 0.5 * float(phi.max())  # the block sums cover the same samples as the exact ones
+    cs_corr, cs_energy = _cumulative(corr), _cumulative(energy)
+
+    def score(taus: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        g = _cp_masked_at(cs_corr, cp_start, cp_samples, taus)
+        e = _cp_masked_at(cs_energy, cp_start, cp_samples, taus)
+        return np.where(e >= floor, np.abs(g) / np.where(e > 0, e, 1.0), -1.0)
+
+    best_block = int(np.argmax(np.where(phi >= floor, np.abs(coarse) / np.where(phi > 0, phi, 1.0), -1.0)))
+    taus = (best_block * block + np.arange(-block, block + 1)) % period
+    tau = int(taus[np.argmax(score(taus))])
+    symbol = int(cp_start[2] - cp_start[1]) if cp_start.size > 2 else period
+    n, extra = cp_start.size, int(cp_samples.max() - cp_samples.min())
+    aliases = (tau + symbol * np.arange(1 - n, n)) % period  # whole symbols do not wrap P exactly
+    best_aliases = aliases[np.argsort(score(aliases))[-3:]]
+    near = (best_aliases[:, None] + np.arange(-extra, extra + 1)[None, :]).ravel() % period
+    scores = score(near)
+    best = int(np.argmax(scores))
+    return int(near[best]), float(scores[best])
 
 
 def synchronise(
@@ -211,24 +283,13 @@ def synchronise(
         raise ValueError(f"capture of {x.size} samples is shorter than one OFDM symbol ({n + normal})")
 
     head, tail = x[:n_prod], x[n : n + n_prod]
-    c = head * np.conj(tail)
-    e = 0.5 * (head.real**2 + head.imag**2 + tail.real**2 + tail.imag**2)
-    pad = (-n_prod) % period
-    corr = (
-        np.concatenate([c, np.zeros(pad, dtype=c.dtype)]).reshape(-1, period).sum(axis=0, dtype=np.complex128)
-    )
-    energy = (
-        np.concatenate([e, np.zeros(pad, dtype=e.dtype)]).reshape(-1, period).sum(axis=0, dtype=np.float64)
-    )
-    del c, e
+    corr = _fold(head * tail.conj(), period)
+    power = np.square(head.view(x.real.dtype))
+    power += np.square(tail.view(x.real.dtype))  # |x[n]|^2 + |x[n + N]|^2 as (re, im) pairs
+    folded = _fold(power, 2 * period)
+    energy = 0.5 * (folded[0::2] + folded[1::2])
 
-    mask_f = _cp_mask_spectrum(n, scs_hz)
-    gamma = scipy.fft.ifft(scipy.fft.fft(corr) * np.conj(mask_f))
-    phi = scipy.fft.irfft(scipy.fft.rfft(energy) * np.conj(mask_f[: period // 2 + 1]), n=period)
-    # only offsets whose mask covers a fair share of the capture compete (short captures)
-    usable = phi >= 0.5 * phi.max()
-    score = np.where(usable, np.abs(gamma) / np.where(usable, phi, 1.0), -1.0)
-    tau = int(np.argmax(score))
+    tau, score = _timing(corr, energy, layout.cp_start, layout.cp_samples)
 
     n_half = (x.size - tau) // period + 2
     q = np.arange(-1, n_half - 1, dtype=np.int64)
@@ -241,23 +302,28 @@ def synchronise(
         raise ValueError(f"capture of {x.size} samples holds no complete OFDM symbol")
     cp_start, cps, l_kept, seq = cp_start[keep], cps[keep], l_half[keep], seq_all[keep]
     seq = seq - (seq[0] - l_kept[0])
+    useful = cp_start + cps
 
-    # CFO over every CP sample of every complete symbol
-    offsets = np.arange(int(cps.max()))
-    idx = (cp_start[:, None] + offsets[None, :])[offsets[None, :] < cps[:, None]]
-    gamma_all = np.sum(x[idx] * np.conj(x[idx + n]), dtype=np.complex128)
-    cfo = -float(np.angle(gamma_all)) * scs_hz / (2.0 * math.pi)
+    # CFO over every CP sample of every complete symbol: the normal-length part of each CP, then
+    # the extra samples of the long ones
+    idx = (useful - normal)[:, None] + np.arange(normal)
+    gamma_all = complex(np.vecdot(x[idx + n].ravel(), x[idx].ravel()))
+    long_rows = cps > normal
+    if long_rows.any():
+        idx = cp_start[long_rows, None] + np.arange(int(cps.max()) - normal)
+        gamma_all += complex(np.vecdot(x[idx + n].ravel(), x[idx].ravel()))
+    cfo = -math.atan2(gamma_all.imag, gamma_all.real) * scs_hz / (2.0 * math.pi)
     return OfdmSync(
         fft_size=n,
         scs_hz=float(scs_hz),
         sample_rate_hz=float(sample_rate_hz),
         cp_normal=normal,
-        useful_start=(cp_start + cps).astype(np.int64),
+        useful_start=useful.astype(np.int64),
         cp_samples=cps.astype(np.int64),
         l_half=l_kept.astype(np.int64),
         seq=seq.astype(np.int64),
         cp_freq_error_hz=cfo,
-        cp_correlation=float(score[tau]),
+        cp_correlation=score,
     )
 
 
@@ -266,76 +332,126 @@ def subcarrier_offsets(n_rb: int) -> npt.NDArray[np.int64]:
     return np.arange(12 * n_rb, dtype=np.int64) - 6 * n_rb
 
 
-def _chunks(total: int, size: int = _CHUNK_SYMBOLS) -> list[slice]:
-    return [slice(a, min(total, a + size)) for a in range(0, total, size)]
+@dataclass(frozen=True)
+class Demodulated:
+    """The occupied subcarriers of every complete symbol at one FFT window position.
+
+    The unitary FFT of symbol t's window, CFO removed and window shift undone, at subcarrier k is
+    ``raw[t, k] * subcarrier_phase[k] * symbol_phase[t]`` (see the module docstring).
+
+    Attributes
+    ----------
+    raw : complex64 (n_symbols, 12 N_RB), a view into the FFT output (rows N apart).
+    subcarrier_phase : complex64 (12 N_RB,): exp(+j 2 pi m advance / N).
+    symbol_phase : complex64 (n_symbols,): exp(-j 2 pi CFO t0 / fs), t0 the window's first sample.
+    """
+
+    raw: npt.NDArray[np.complex64]
+    subcarrier_phase: npt.NDArray[np.complex64]
+    symbol_phase: npt.NDArray[np.complex64]
+
+    def corrected(self, rows: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.complex64]:
+        """A new array of the corrected grid, of every symbol or of ``rows``."""
+        if rows is None:
+            out = self.raw * self.subcarrier_phase
+            out *= self.symbol_phase[:, None]
+            return out
+        out = self.raw[rows] * self.subcarrier_phase
+        out *= self.symbol_phase[rows, None]
+        return out
 
 
-def demodulate(
-    iq: npt.NDArray[np.complexfloating],
-    sync: OfdmSync,
-    n_rb: int,
-    advance: int,
-    freq_hz: float,
-    out: npt.NDArray[np.complex64] | None = None,
-) -> npt.NDArray[np.complex64]:
-    """Occupied subcarriers of every complete symbol, shape (n_symbols, 12 N_RB), complex64.
+def _row_blocks(n_rows: int) -> list[slice]:
+    """Consecutive blocks of rows, one per core this process may use (at most :data:`MAX_THREADS`)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    parts = max(1, min(MAX_THREADS, cores, n_rows))
+    edges = np.linspace(0, n_rows, parts + 1).round().astype(int).tolist()
+    return [slice(a, b) for a, b in itertools.pairwise(edges)]
+
+
+def in_parallel(work: Callable[[slice], None], n_rows: int, pool: Executor) -> None:
+    """Run ``work`` on each of :func:`_row_blocks`: the first in the calling thread (it needs no
+    start-up), the others on ``pool`` (numpy and scipy.fft release the GIL)."""
+    blocks = _row_blocks(n_rows)
+    others = [pool.submit(work, b) for b in blocks[1:]]
+    try:
+        work(blocks[0])
+    finally:
+        for done in others:
+            done.result()
+
+
+class Demodulator:
+    """The occupied subcarriers of every complete symbol at several FFT window positions (see the
+    module docstring): :meth:`fill` copies the windows of all positions in one pass over the
+    capture (they overlap), :meth:`transform` runs one position's batch FFT; both by blocks of
+    symbols, so threads can share them (:func:`in_parallel`).
 
     Parameters
     ----------
     iq : the capture (as returned by :func:`validated_iq`).
     sync : its synchronisation.
     n_rb : resource blocks; 12 N_RB must not exceed the FFT size.
-    advance : the FFT window starts this many samples before each useful part (0 .. normal CP).
+    advances : per position, the window starts this many samples before each useful part
+        (0 .. normal CP).
     freq_hz : frequency offset removed before the FFT, Hz.
-    out : optional complex64 array of the result's shape to write into.
     """
-    n = sync.fft_size
-    n_sc = 12 * n_rb
-    half = 6 * n_rb
-    if n_sc > n:
-        raise ValueError(f"{n_rb} RB do not fit an FFT of {n}")
-    if not 0 <= advance <= sync.cp_normal:
-        raise ValueError(f"advance must be within the CP (0..{sync.cp_normal}), got {advance}")
-    shape = (sync.n_symbols, n_sc)
-    if out is None:
-        out = np.empty(shape, dtype=np.complex64)
-    elif out.shape != shape or out.dtype != np.complex64:
-        raise ValueError(f"out must be a complex64 array of shape {shape}")
-    starts = sync.useful_start - advance
-    w = 2.0 * math.pi * freq_hz / sync.sample_rate_hz
-    time_ramp = np.exp(-1j * w * np.arange(n)).astype(np.complex64)
-    symbol_phase = np.exp(-1j * w * starts.astype(np.float64)).astype(np.complex64)
-    m = subcarrier_offsets(n_rb)
-    # undo the early window start; 1 / sqrt(N) makes the FFT unitary
-    shift_ramp = (np.exp(2j * math.pi * m * advance / n) / math.sqrt(n)).astype(np.complex64)
-    win_buf = np.empty((min(_CHUNK_SYMBOLS, sync.n_symbols), n), dtype=np.complex64)
-    for c in _chunks(sync.n_symbols):
-        win = win_buf[: c.stop - c.start]
-        # one row copy per symbol, fused with the CFO ramp (3x faster than fancy indexing a
-        # sliding-window view; the per-symbol loop is a few hundred iterations)
-        for row, s0 in zip(win, starts[c].tolist(), strict=True):
-            np.multiply(iq[s0 : s0 + n], time_ramp, out=row)
-        spec = scipy.fft.fft(win, axis=1, overwrite_x=True)
-        dst = out[c]
-        np.multiply(spec[:, n - half :], shift_ramp[:half], out=dst[:, :half])
-        np.multiply(spec[:, : n_sc - half], shift_ramp[half:], out=dst[:, half:])
-        dst *= symbol_phase[c, None]
-    return out
 
+    def __init__(
+        self,
+        iq: npt.NDArray[np.complexfloating],
+        sync: OfdmSync,
+        n_rb: int,
+        advances: Sequence[int],
+        freq_hz: float,
+    ) -> None:
+        n = sync.fft_size
+        if 12 * n_rb > n:
+            raise ValueError(f"{n_rb} RB do not fit an FFT of {n}")
+        for advance in advances:
+            if not 0 <= advance <= sync.cp_normal:
+                raise ValueError(f"advance must be within the CP (0..{sync.cp_normal}), got {advance}")
+        self.iq, self.n_rb, self.advances, self.fft_size = iq, n_rb, tuple(advances), n
+        self.buffers = [np.empty((sync.n_symbols, n), dtype=np.complex64) for _ in self.advances]
+        self.useful_start = sync.useful_start
+        w = 2.0 * math.pi * freq_hz / sync.sample_rate_hz
+        self.w = w
+        k = np.arange(n)
+        # CFO within the window, (-1)^k to centre the occupied bins, 1 / sqrt(N) for a unitary FFT
+        self.time_ramp = (np.exp(-1j * (w * k)) * np.where(k % 2, -1.0, 1.0) / math.sqrt(n)).astype(
+            np.complex64
+        )
+        # symbols equally spaced (all but the first of each half subframe): one strided view each run
+        spacing = np.diff(sync.useful_start)
+        self.runs = np.split(np.arange(sync.n_symbols), np.flatnonzero(spacing[:-1] != spacing[1:]) + 1)
 
-def require_full_allocation(y: npt.NDArray[np.complexfloating], empty_fraction: float = 1e-3) -> None:
-    """Raise ValueError when some occupied subcarriers carry (almost) no power over the capture.
+    def fill(self, rows: slice) -> None:
+        """Copy the windows of the symbols ``rows`` at every position, CFO ramp applied."""
+        iq, n, item = self.iq, self.fft_size, self.iq.itemsize
+        for run in self.runs:
+            a, b = max(int(run[0]), rows.start), min(int(run[-1]) + 1, rows.stop)
+            if a >= b:
+                continue
+            step = int(self.useful_start[a + 1] - self.useful_start[a]) if b - a > 1 else n
+            for advance, buffer in zip(self.advances, self.buffers, strict=True):
+                start = int(self.useful_start[a]) - advance
+                windows = as_strided(iq[start:], shape=(b - a, n), strides=(step * item, item))
+                np.multiply(windows, self.time_ramp, out=buffer[a:b])
 
-    The EVM and the data-aided frequency refinement model a full single-modulation allocation;
-    on a partly allocated carrier the empty subcarriers would divide by zero in the equalizer.
-    """
-    probe = y[:28]  # two slots of random data tell an empty subcarrier from a used one
-    power = np.mean(probe.real**2 + probe.imag**2, axis=0, dtype=np.float64)
-    empty = int(np.count_nonzero(power < empty_fraction * float(np.median(power))))
-    if empty or not np.all(np.isfinite(power)):
-        raise ValueError(
-            f"{empty} of {power.size} subcarriers carry no power: the capture is not a full "
-            "single-modulation allocation, which EVM and the data-aided frequency error need"
+    def transform(self, position: int, rows: slice) -> None:
+        """The batch FFT of position ``position``'s windows of the symbols ``rows``, in place."""
+        scipy.fft.fft(self.buffers[position][rows], axis=1, overwrite_x=True)  # contiguous complex64
+
+    def grid(self, position: int) -> Demodulated:
+        """Position ``position``'s grid (once its windows are filled and transformed)."""
+        n, n_sc, advance = self.fft_size, 12 * self.n_rb, self.advances[position]
+        lo = n // 2 - n_sc // 2
+        m = subcarrier_offsets(self.n_rb)
+        starts = (self.useful_start - advance).astype(np.float64)
+        return Demodulated(
+            raw=self.buffers[position][:, lo : lo + n_sc],
+            subcarrier_phase=np.exp(2j * math.pi * m * advance / n).astype(np.complex64),
+            symbol_phase=np.exp(-1j * self.w * starts).astype(np.complex64),
         )
 
 
@@ -358,190 +474,6 @@ def smooth(
         return (cs[k + h + 1] - cs[k - h]) / (2 * h + 1)
     lo = np.clip(k - half, 0, n - length)
     return (cs[lo + length] - cs[lo]) / length
-
-
-@dataclass(frozen=True)
-class Equalised:
-    """Equalizer output of one window position.
-
-    Attributes
-    ----------
-    error_power : float array (T,): sum over subcarriers of |Z - I|^2 per symbol.
-    ref_power : float array (T,): sum over subcarriers of |I|^2 per symbol.
-    common_phase : float array (T,): removed common phase per symbol, rad (unwrapped).
-    channel : complex array (K,): smoothed channel estimate H_k.
-    """
-
-    error_power: npt.NDArray[np.float64]
-    ref_power: npt.NDArray[np.float64]
-    common_phase: npt.NDArray[np.float64]
-    channel: npt.NDArray[np.complex128]
-
-
-def _sq_sum(a: npt.NDArray[np.complexfloating], axis: int) -> npt.NDArray[np.float64]:
-    """sum |a|^2 along ``axis`` (0 or 1) of a 2-D complex array, without a complex temporary.
-
-    Accumulated in the array's own precision (einsum's SIMD partial sums keep float32 within about
-    1e-6 relative over the few thousand terms of a symbol; casting inside einsum is 5x slower)."""
-    a = np.ascontiguousarray(a)
-    f: npt.NDArray[Any] = a.view(np.float32 if a.dtype == np.complex64 else np.float64)  # (T, 2K) re/im
-    if axis == 1:
-        return np.einsum("tk,tk->t", f, f).astype(np.float64)
-    return np.einsum("tk,tk->k", f, f).astype(np.float64).reshape(-1, 2).sum(axis=1)
-
-
-class _Reference:
-    """Reference symbols for rows of the capture: known (data-aided) or decided (decision-directed)."""
-
-    def __init__(
-        self,
-        modulation: str,
-        reference: npt.NDArray[np.complexfloating] | None,
-        rows: npt.NDArray[np.int64] | None,
-    ) -> None:
-        self.modulation = modulation
-        self.reference = reference
-        self.rows = rows
-
-    def get(
-        self, c: slice, z: npt.NDArray[np.complex64], buf: npt.NDArray[np.complex64]
-    ) -> npt.NDArray[np.complexfloating]:
-        if self.reference is None:
-            return hard_decision(z, self.modulation, out=buf)
-        assert self.rows is not None
-        np.copyto(buf, self.reference[self.rows[c]], casting="same_kind")
-        return buf
-
-
-def _weighted_rows(
-    phase: npt.NDArray[np.float64], p: npt.NDArray[np.complexfloating]
-) -> npt.NDArray[np.complex128]:
-    """sum_t exp(-j phase_t) p[t, :]; rotates ``p`` in place. (No BLAS matvec: its threads thrash
-    on a loaded host.)"""
-    p *= np.exp(-1j * phase).astype(p.dtype)[:, None]
-    return p.sum(axis=0, dtype=np.complex128)
-
-
-def _iterate_subset(
-    y: npt.NDArray[np.complex64], ref: _Reference, rows: npt.NDArray[np.int64], iterations: int
-) -> tuple[npt.NDArray[np.complex128], npt.NDArray[np.float64]]:
-    """Channel and common phase from a subset of symbols, from a blind start (decision-directed)
-    or from the known reference; returns (H, phase of the subset rows)."""
-    ys = y[rows]
-    if ref.reference is None:
-        sq = ys * ys
-        sq *= sq
-        fourth = sq.sum(axis=0, dtype=np.complex128)
-        del sq
-        theta = np.unwrap(np.angle(-smooth(fourth, shrink=False))) / 4.0
-        mag = np.sqrt(smooth(_sq_sum(ys, 0) / ys.shape[0], shrink=False).real)
-        h = mag * np.exp(1j * theta)
-        phase = np.zeros(rows.size)
-    else:
-        assert ref.rows is not None
-        d = ref.reference[ref.rows[rows]].astype(np.complex64)
-        p = ys * np.conj(d)
-        phase = np.angle(p.sum(axis=1, dtype=np.complex128))
-        h = smooth(_weighted_rows(phase, p) / np.maximum(_sq_sum(d, 0), _TINY))
-    buf = np.empty_like(ys)
-    for _ in range(iterations):
-        inv_h = (1.0 / h).astype(np.complex64)
-        z = ys * inv_h
-        z *= np.exp(-1j * phase).astype(np.complex64)[:, None]
-        if ref.reference is None:
-            d = hard_decision(z, ref.modulation, out=buf)
-        p = ys * np.conj(d)
-        phase = np.angle(np.vecdot(np.conj(inv_h), p))
-        h = smooth(_weighted_rows(phase, p) / np.maximum(_sq_sum(d, 0), _TINY))
-    return h, np.unwrap(phase)
-
-
-def equalise(
-    y: npt.NDArray[np.complex64],
-    modulation: str,
-    reference: npt.NDArray[np.complexfloating] | None = None,
-    rows: npt.NDArray[np.int64] | None = None,
-    start: Equalised | None = None,
-    update: bool = True,
-) -> Equalised:
-    """Zero-forcing equalizer with common-phase removal (see the module docstring).
-
-    Parameters
-    ----------
-    y : (T, K) demodulated symbols.
-    modulation : canonical modulation name (for the decisions).
-    reference, rows : data-aided reference: symbol t is ``reference[rows[t]]``; None: decision-directed.
-    start : a previous result (the other EVM window position) to start from instead of the
-        subset iterations.
-    update : with ``start``: False applies its channel and phases unchanged (step 3 only).
-
-    Steps: (1) channel and common phase from up to 48 symbols spread over the capture, iterated
-    (blind start if decision-directed), the phase interpolated to all symbols; (2) one pass over
-    all symbols: decisions, common phase per symbol, channel = smoothed LS ratio averaged over
-    the whole capture; (3) one pass: equalise with that channel and those phases (the phases were
-    estimated against the same decisions, so the channel is LS-consistent with them), decide
-    again (decision-directed), error and reference power per symbol.
-    """
-    t_count, k_count = y.shape
-    ref = _Reference(modulation, reference, rows)
-    if reference is not None and (rows is None or rows.size != t_count):
-        raise ValueError("rows must give the reference row of every symbol")
-    if start is None:
-        subset = np.unique(
-            np.linspace(0, t_count - 1, min(t_count, _SUBSET_SYMBOLS)).round().astype(np.int64)
-        )
-        h, phase_s = _iterate_subset(y, ref, subset, _SUBSET_ITERATIONS)
-        phase = np.interp(np.arange(t_count), subset, phase_s)
-    else:
-        h, phase = start.channel, start.common_phase.copy()
-        if not update:
-            return _final_pass(y, ref, h, phase)
-
-    chunk = min(_CHUNK_SYMBOLS, t_count)
-    zbuf = np.empty((chunk, k_count), dtype=np.complex64)
-    dbuf = np.empty((chunk, k_count), dtype=np.complex64)
-    cbuf = np.empty((chunk, k_count), dtype=np.complex64)
-    num = np.zeros(k_count, dtype=np.complex128)
-    den = np.zeros(k_count, dtype=np.float64)
-    inv_h = (1.0 / h).astype(np.complex64)
-    conj_inv_h = np.conj(inv_h)
-    for c in _chunks(t_count):
-        rows_n = c.stop - c.start
-        z = np.multiply(y[c], inv_h, out=zbuf[:rows_n])
-        z *= np.exp(-1j * phase[c]).astype(np.complex64)[:, None]
-        d = ref.get(c, z, dbuf[:rows_n])
-        p = np.multiply(y[c], np.conjugate(d, out=cbuf[:rows_n], casting="same_kind"), out=zbuf[:rows_n])
-        phase[c] = np.angle(np.vecdot(conj_inv_h, p))
-        num += _weighted_rows(phase[c], p)
-        den += _sq_sum(d, 0)
-    h = smooth(num / np.maximum(den, _TINY))
-    return _final_pass(y, ref, h, phase)
-
-
-def _final_pass(
-    y: npt.NDArray[np.complex64],
-    ref: _Reference,
-    h: npt.NDArray[np.complex128],
-    phase: npt.NDArray[np.float64],
-) -> Equalised:
-    """Equalise every symbol with ``h`` and ``phase``; per-symbol error and reference power."""
-    t_count, k_count = y.shape
-    chunk = min(_CHUNK_SYMBOLS, t_count)
-    zbuf = np.empty((chunk, k_count), dtype=np.complex64)
-    dbuf = np.empty((chunk, k_count), dtype=np.complex64)
-    inv_h = (1.0 / h).astype(np.complex64)
-
-    err = np.empty(t_count)
-    pw = np.empty(t_count)
-    for c in _chunks(t_count):
-        rows_n = c.stop - c.start
-        z = np.multiply(y[c], inv_h, out=zbuf[:rows_n])
-        z *= np.exp(-1j * phase[c]).astype(np.complex64)[:, None]
-        d = ref.get(c, z, dbuf[:rows_n])
-        diff = np.subtract(z, d, out=z, casting="same_kind")
-        err[c] = _sq_sum(diff, 1)
-        pw[c] = _sq_sum(d, 1)
-    return Equalised(error_power=err, ref_power=pw, common_phase=np.unwrap(phase), channel=h)
 
 
 def phase_slope_hz(

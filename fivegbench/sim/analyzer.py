@@ -61,6 +61,7 @@ import numpy as np
 from fivegbench.sim.acp import FswPowerFunction
 from fivegbench.sim.faults import Faults
 from fivegbench.sim.iq_capture import (
+    AUTOLEVEL_DURATION_S,
     IqCapture,
     IqRequest,
     IqScene,
@@ -92,6 +93,7 @@ from fivegbench.sim.spectrum import (
     is_overloaded,
     swept_trace,
 )
+from fivegbench.sim.waveform import ANALYZER_FLAT_FRACTION
 from fivegbench.sim.world import World
 
 log = logging.getLogger(__name__)
@@ -104,16 +106,18 @@ VBW_RANGE_HZ = (1.0, 10e6)
 ATTENUATION_RANGE_DB = (0.0, 79.0)
 POINTS_RANGE = (101, 100001)
 SWEEP_TIME_RANGE_S = (1e-6, 16000.0)
+AUTOLEVEL_DURATION_RANGE_S = (0.001, 16000.0)  # SENS:ADJ:CONF:DUR (R&S's command list)
 DETECTORS = ("RMS", "APEak", "POSitive", "NEGative", "SAMPle", "AVERage")
 TRACES = 6
 #: STATus:QUEStionable:POWer bits (FSW user manual status-register table).
 QUES_POWER_RF_OVERLOAD = 1
 QUES_POWER_IF_OVERLOAD = 4
-IQ_SAMPLE_RATE_RANGE_HZ = (100.0, 10e9)
+# A real FSW captures from 100 Hz; the simulator's resampler (sim/waveform.py, rational p/q with
+# q <= 65536 from the 614.4 MHz synthesis rate) starts at ~10 kHz: stricter than the instrument.
+IQ_SAMPLE_RATE_RANGE_HZ = (10e3, 10e9)
 IQ_RECORD_LENGTH_RANGE = (2, 1 << 24)
 IQ_DATA_FORMATS = ("COMPatible", "IQBLock", "IQPair")
 IQ_COMPATIBLE_BLOCK = 512 * 1024  # samples per I (then Q) block in COMPatible format
-IQ_USABLE_BANDWIDTH = 0.8  # TRAC:IQ:BWID? / TRAC:IQ:SRAT? [U]
 
 
 def filter_steps_hz(mantissas: tuple[float, ...], low_hz: float, high_hz: float) -> tuple[float, ...]:
@@ -167,6 +171,8 @@ class FswSettings:
     ascii_format: bool = True
     little_endian: bool = True
     display_update: bool = True
+    autolevel_duration_s: float = AUTOLEVEL_DURATION_S
+    autolevel_duration_manual: bool = False
 
     @property
     def start_hz(self) -> float:
@@ -422,6 +428,13 @@ class SimFsw(ScpiEngine):
         )
         self.command("[SENSe:]SWEep:TIME:AUTO", self._boolean("sweep_time_auto"))
         self.command("[SENSe:]ADJust:LEVel", self._adjust_level, args=(0, 0), query_args=None)
+        self.command(
+            "[SENSe:]ADJust:CONFigure:DURation",
+            self._numeric(
+                "autolevel_duration_s", self._set_autolevel_duration, "S", AUTOLEVEL_DURATION_RANGE_S
+            ),
+        )
+        self.command("[SENSe:]ADJust:CONFigure:DURation:MODE", self._autolevel_duration_mode)
         self.command("FORMat[:DATA]", self._format, args=(1, 2))
         self.command("TRACe#[:DATA]", self._trace_data, args=(2, POINTS_RANGE[1] + 1), query_args=(1, 1))
         self.command("TRACe#[:DATA]:X?", self._trace_x, query_args=(1, 1))
@@ -534,6 +547,15 @@ class SimFsw(ScpiEngine):
     def _adjust_level(self, ctx: Context) -> None:
         self._autolevel()
 
+    def _set_autolevel_duration(self, value: float) -> None:
+        self.settings.autolevel_duration_s = value
+
+    def _autolevel_duration_mode(self, ctx: Context) -> Response:
+        if ctx.is_query:
+            return "MAN" if self.settings.autolevel_duration_manual else "AUTO"
+        self.settings.autolevel_duration_manual = parse_enum(ctx.params[0], ("AUTO", "MANual")) == "MAN"
+        return None
+
     def _autolevel(self) -> None:
         """The measured peak becomes the reference level (the attenuation follows if coupled)."""
         self._captures += 1
@@ -543,6 +565,7 @@ class SimFsw(ScpiEngine):
             settings.center_hz,
             settings.effective_attenuation_db(),
             self._captures,
+            settings.autolevel_duration_s if settings.autolevel_duration_manual else AUTOLEVEL_DURATION_S,
         )
         lo, hi = self.REF_LEVEL_RANGE_DBM
         settings.ref_level_dbm = min(max(level, lo), hi)
@@ -639,7 +662,7 @@ class SimFsw(ScpiEngine):
         return None
 
     def _iq_bandwidth(self, ctx: Context) -> str:
-        return format_nr3(IQ_USABLE_BANDWIDTH * self.iq.sample_rate_hz)
+        return format_nr3(ANALYZER_FLAT_FRACTION * self.iq.sample_rate_hz)
 
     def _iq_data_format(self, ctx: Context) -> Response:
         if ctx.is_query:

@@ -115,6 +115,7 @@ from fivegbench.sim.scpi import (
     serve_engine,
 )
 from fivegbench.sim.spectrum import RfScene, SweepSettings
+from fivegbench.sim.waveform import ANALYZER_FLAT_FRACTION
 from fivegbench.sim.world import World
 
 F_MIN_PRESET_HZ = 10e6  # preset start frequency
@@ -127,10 +128,9 @@ SWEEP_TIME_RANGE_S = (1e-3, 4000.0)
 DETECTORS = ("AVERage", "POSitive", "NEGative", "SAMPle", "NORMal")
 AVERAGE_TYPES = ("RMS", "LOG", "SCALar")
 MODES = ("SA", "BASIC")
-WAVEFORM_SAMPLE_RATE_RANGE_HZ = (1e3, 300e6)
+WAVEFORM_SAMPLE_RATE_RANGE_HZ = (10e3, 300e6)  # 10 kHz: the simulator's resampler (sim/analyzer.py)
 WAVEFORM_TIME_RANGE_S = (1e-6, 4.0)
 WAVEFORM_MAX_SAMPLES = 1 << 24
-SAMPLE_RATE_PER_IF_BANDWIDTH = 1.25  # :WAV:SRAT / :WAV:DIF:BAND [U]
 #: STATus:QUEStionable:INTegrity bits 4 and 5: Input Overload, Over Range (bit 0 is Signal Summary).
 QUES_INTEGRITY_INPUT_OVERLOAD = 16
 QUES_INTEGRITY_OVER_RANGE = 32
@@ -402,7 +402,7 @@ class SimN9030B(SimFsw):
         return None
 
     def _waveform_if_bandwidth(self, ctx: Context) -> Response:
-        ratio = SAMPLE_RATE_PER_IF_BANDWIDTH
+        ratio = 1.0 / ANALYZER_FLAT_FRACTION  # :WAV:SRAT / :WAV:DIF:BAND [U]
         if ctx.is_query:
             return format_nr3(self.waveform.sample_rate_hz / ratio)
         lo, hi = WAVEFORM_SAMPLE_RATE_RANGE_HZ

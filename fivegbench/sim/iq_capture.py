@@ -29,10 +29,12 @@ Swept IF overload [U]
     same carrier clips on its peaks much earlier).
 
 Autolevel [U]
-    ``SENS:ADJ:LEV`` / ``:POW:RANG:OPT IMM``: the peak envelope power of a 1 ms capture
-    (:data:`AUTOLEVEL_DURATION_S`, long enough to contain DL symbols in any TDD pattern) at
+    ``SENS:ADJ:LEV`` / ``:POW:RANG:OPT IMM``: the peak envelope power of a capture at
     :data:`AUTOLEVEL_SAMPLE_RATE_HZ` around the centre frequency, rounded up to a whole dB, becomes
-    the reference level. Duration, bandwidth and rounding are model assumptions.
+    the reference level. The capture lasts what the FSW's ``SENS:ADJ:CONF:DUR`` sets in MANual
+    mode (0.001 to 16000 s, R&S's command list), else :data:`AUTOLEVEL_DURATION_S` (1 ms): too
+    short to be sure of DL symbols in a TDD pattern whose UL part is longer (DDDDDDDSUU at 30 kHz
+    is off for 1.29 ms), as on the instrument. Bandwidth and rounding are model assumptions.
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ if TYPE_CHECKING:
 FULL_SCALE_ABOVE_REFERENCE_DB = 3.0
 """ADC full scale (CW power) above the reference level, dB [U]."""
 AUTOLEVEL_DURATION_S = 1e-3
-"""Length of the autolevel measurement, s [U]."""
-AUTOLEVEL_SAMPLE_RATE_HZ = 500e6
+"""Length of the autolevel measurement when none is set, s [U]."""
+AUTOLEVEL_SAMPLE_RATE_HZ = 200e6
 """Bandwidth (complex sample rate) of the autolevel measurement, Hz [U]."""
 
 
@@ -160,11 +162,17 @@ def _clip(x: npt.NDArray[np.complex64], full_scale: float) -> int:
     return int(over.size)
 
 
-def autolevel_dbm(scene: IqScene, center_hz: float, attenuation_db: float, number: int) -> float:
-    """The reference level autolevel chooses: the measured peak envelope power, rounded up to a
-    whole dB (dBm)."""
+def autolevel_dbm(
+    scene: IqScene,
+    center_hz: float,
+    attenuation_db: float,
+    number: int,
+    duration_s: float = AUTOLEVEL_DURATION_S,
+) -> float:
+    """The reference level autolevel chooses: the peak envelope power measured over
+    ``duration_s``, rounded up to a whole dB (dBm)."""
     rate = AUTOLEVEL_SAMPLE_RATE_HZ
-    request = IqRequest(center_hz, rate, round(AUTOLEVEL_DURATION_S * rate), math.inf, attenuation_db)
+    request = IqRequest(center_hz, rate, round(duration_s * rate), math.inf, attenuation_db)
     x = acquire_iq(scene, request, number).samples
     peak_w = float(np.max(x.real * x.real + x.imag * x.imag)) / IMPEDANCE_OHMS
     return float(math.ceil(10.0 * math.log10(peak_w) + 30.0))

@@ -424,7 +424,8 @@ def test_unknown_key_lists_kind_parameters(plan_with_steps) -> None:
         parse_plan(plan_with_steps("steps: [{name: a, measure: rf.power, direction: dl}]\n"), "x.yaml")
     assert (
         "unknown key 'direction' (expected one of: name, measure, test_model, sweep, repeat, limits, "
-        "on_error, span, rbw, points, attenuation)" in str(info.value)
+        "on_error, span, rbw, points, attenuation, source, duration, sample_rate, autolevel)"
+        in str(info.value)
     )
 
 
@@ -732,3 +733,30 @@ def test_control_characters_anywhere_never_traceback(inserts: list[tuple[int, st
         message = str(exc)
         assert message.startswith("c.yaml")
         assert not any(ch in message for ch in "\x00\x07\x1b\t\r\n\x85\u2028\ufffe\ud800"), repr(message)
+
+
+def test_explicit_ppm_and_percent_limits_and_a_boolean_parameter(plan_with_steps) -> None:
+    steps = (
+        "steps:\n"
+        "  - name: frequency error\n"
+        "    measure: rf.freq_error\n"
+        "    test_model: NR-FR1-TM3.1\n"
+        "    autolevel: false\n"
+        "    limits: {freq_error_ppm: {min: -0.05 ppm, max: 0.05 ppm}}\n"
+        "  - name: EVM\n"
+        "    measure: rf.evm\n"
+        "    test_model: NR-FR1-TM3.1\n"
+        "    limits: {evm_rms: {max: 4.5 %}}\n"
+    )
+    loaded = parse_plan(plan_with_steps(steps), "limits.yaml")
+    ppm = loaded.plan.steps[0].limits["freq_error_ppm"]
+    assert (ppm.min.value, ppm.max.value, ppm.max.unit) == (-0.05, 0.05, "ppm")
+    assert loaded.plan.steps[0].params["autolevel"] is False
+    assert loaded.plan.steps[1].limits["evm_rms"].max.value == 4.5
+
+
+def test_a_boolean_parameter_takes_only_yaml_booleans(plan_with_steps) -> None:
+    steps = "steps: [{name: a, measure: rf.evm, test_model: NR-FR1-TM3.1, autolevel: 'yes'}]\n"
+    with pytest.raises(PlanError) as info:
+        parse_plan(plan_with_steps(steps), "x.yaml")
+    assert "autolevel" in str(info.value) and "expected true or false, got text 'yes'" in str(info.value)

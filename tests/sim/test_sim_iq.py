@@ -177,12 +177,39 @@ def test_reference_level_too_low_overloads_and_autolevel_recovers(bench: tuple[s
     assert ADC_OVERLOAD[family] in trace.overload
 
     level = analyzer.autolevel()
-    # the peak of a noise-like carrier: 8-13 dB above its mean in 1 ms at 500 MS/s
+    # the peak of a noise-like carrier: 8-13 dB above its mean in 1 ms at 200 MS/s
     assert TX_DBM - LOSS_DB + 8.0 <= level <= TX_DBM - LOSS_DB + 14.0
     assert level == float(level // 1)  # whole dB [U: the model's rounding]
     assert analyzer.capture_iq(FC, FS, 1e-3, level).overload == ()
     assert analyzer.acquire(FC, 200e6, 100e3, 1e6, 2001, level).overload == ()
     analyzer.check_errors("after")
+
+
+def test_fsw_autolevel_measures_as_long_as_asked(rm: pyvisa.ResourceManager) -> None:
+    # the TS 38.141-1 TDD pattern is off for 1.29 ms (2 UL slots + the S slot's 4 guard/UL
+    # symbols): 1 ms may see no DL symbol at all; one 5 ms pattern period always sees some
+    world = transmitting_world()
+    world.gnb.tdd_pattern, world.gnb.special_slot = "DDDDDDDSUU", "6:4:4"
+    b = Bench("fsw", world, rm)
+    try:
+        b.analyzer.center_frequency = FC
+        for _ in range(3):  # three captures from three random frame positions
+            assert b.analyzer.autolevel(5e-3) >= TX_DBM - LOSS_DB + 8.0
+        assert b.transport.query("SENS:ADJ:CONF:DUR?;DUR:MODE?") == "5E-03;MAN"
+        b.analyzer.check_errors("after")
+    finally:
+        b.close()
+
+
+def test_fsw_autolevel_duration_preset_and_limits(fsw: Client) -> None:
+    fsw.write("*RST")
+    assert fsw.query("SENSe:ADJust:CONFigure:DURation?;DURation:MODE?") == "1E-03;AUTO"
+    fsw.write("SENS:ADJ:CONF:DUR 0.0005")
+    assert fsw.query("SYST:ERR?").startswith('-222,"')
+    fsw.write("SENS:ADJ:CONF:DUR:MODE SOMETIMES")
+    assert fsw.query("SYST:ERR?").startswith('-224,"')
+    fsw.write("ADJ:CONF:DUR 20 ms;DUR:MODE MANual")
+    assert fsw.query("ADJ:CONF:DUR?;DUR:MODE?") == "2E-02;MAN"
 
 
 def test_rf_off_captures_the_analyzer_noise_alone(bench: tuple[str, World, Bench]) -> None:

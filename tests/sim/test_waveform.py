@@ -69,7 +69,9 @@ def test_tdd_uplink_symbols_carry_no_energy() -> None:
     fs = 5 * FS_40
     x = capture(_tx(TDD40, 43.0), 0.0, fs, round(20e-3 * fs), seed=2, start_s=0.0)
     phase = np.arange(x.size) % 768_000  # 2.5 ms periods of DDDSU
-    ul_slot = phase >= 614_400  # slot 4, 2.0-2.5 ms
+    # slot 4, 2.0-2.5 ms, but its last 1 us (307 samples): the analyzer's zero-phase anti-alias
+    # response starts ringing that long before the PA switches on for the next slot 0
+    ul_slot = (phase >= 614_400) & (phase < 768_000 - 307)
     dl_slot = phase < 460_800
     assert np.max(np.abs(x[ul_slot])) == 0.0
     assert np.mean(np.abs(x[dl_slot]) ** 2) > 0.0
@@ -156,6 +158,54 @@ def test_frequency_error_is_recovered_from_the_cyclic_prefix(ppm: float) -> None
         pos += cp + 2048
     found_hz = -np.angle(acc) * 30e3 / (2 * np.pi)  # CP vs its copy N samples later: -2 pi f N / fs
     assert found_hz == pytest.approx(ppm * 1e-6 * 3.75e9, abs=3.0)
+
+
+def test_an_iq_capture_sees_the_pa_output_through_a_flat_anti_alias_response() -> None:
+    """The analyzer's response [U: the simulator's assumption]: flat over +-0.4 fs, a raised cosine
+    to zero at +-fs/2, nothing aliased. Reference: the same PA output captured at the synthesis
+    rate (flat there to +-245 MHz) times that response, in 2 MHz bands; at 8 dB back-off the
+    regrowth beyond the carrier is strong enough that aliasing or ripple would show."""
+    tx = _tx(TM11_100, SAT_DBM - 8)
+    fs = 122.88e6
+    full = capture(tx, 0.0, FS_100, 5 * 122_880, seed=1, start_s=0.0)
+    seen = capture(tx, 0.0, fs, 122_880, seed=1, start_s=0.0)
+    f_full, p_full = welch(full, fs=FS_100, nperseg=20480, return_onesided=False)  # 30 kHz bins
+    f_seen, p_seen = welch(seen, fs=fs, nperseg=4096, return_onesided=False)
+    x = np.clip((np.abs(f_seen) - 0.4 * fs) / (0.1 * fs), 0.0, 1.0)
+    response = (0.5 * (1 + np.cos(np.pi * x))) ** 2
+    for centre in np.arange(-57e6, 58e6, 2e6):  # up to -10 dB down the roll-off
+        band_seen = np.abs(f_seen - centre) < 1e6
+        band_full = np.abs(f_full - centre) < 1e6
+        expected = np.sum(p_full[band_full] * response[band_seen])
+        assert 10 * np.log10(p_seen[band_seen].sum() / expected) == pytest.approx(0.0, abs=0.08), centre
+
+
+def test_phase_noise_is_a_0_2_degree_lorentzian_with_a_300_khz_corner() -> None:
+    """The transmitter's phase noise [U: 0.2 deg rms, 300 kHz corner] as the analyzer sees it: the
+    phase of the capture against the same capture without phase noise (noise floors off), over the
+    first three (DL) slots of each 2.5 ms period; its density 1 / (A + B f^2) up to 1.2 MHz gives
+    the corner sqrt(A / B)."""
+    quiet = {"noise_floor_dbc_hz": -np.inf}
+    n = round(20e-3 * FS_40)
+    clean = capture(
+        Transmitter(TDD40, 37.0, SAT_DBM, CARRIER_HZ, phase_noise_rms_deg=0.0, **quiet),
+        0.0,
+        FS_40,
+        n,
+        seed=10,
+        start_s=0.0,
+    )
+    noisy = capture(
+        Transmitter(TDD40, 37.0, SAT_DBM, CARRIER_HZ, **quiet), 0.0, FS_40, n, seed=10, start_s=0.0
+    )
+    runs = np.array(
+        [np.angle(noisy[s : s + 92_160] * np.conj(clean[s : s + 92_160])) for s in range(0, n, 153_600)]
+    )
+    assert np.degrees(np.sqrt(np.mean(runs**2))) == pytest.approx(0.2, rel=0.02)
+    freq, psd = welch(runs, fs=FS_40, nperseg=4096, axis=-1)
+    fit = (freq > 0) & (freq <= 1.2e6)
+    b, a = np.polyfit(freq[fit] ** 2, 1 / psd.mean(axis=0)[fit], 1)
+    assert np.sqrt(a / b) == pytest.approx(300e3, rel=0.08)
 
 
 def test_an_analyzer_tuned_off_the_carrier_sees_it_shifted() -> None:

@@ -26,7 +26,9 @@ R&S FSW that matter to a driver:
   the input range ``:SENS:POW:RANG`` [U: the node is the X-series I/Q modes' "Range", as public
   lab scripts use it; not checked in the Basic-mode reference].
 * Autolevel: ``:SENS:POW:RANG:OPT IMM;*OPC?`` ("adjust for minimum clipping") [U: §3.2 names it
-  with "check the manual"; public X-series lab scripts send it in SA-mode measurements].
+  with "check the manual"; public X-series lab scripts send it in SA-mode measurements]. No
+  command sets how long it measures [U], so on a TDD carrier it may level on UL symbols; the
+  measurement layer checks the level it chose against the carrier's expected power.
 
 Assumption [U]: the X-series swept RBW filter is Gaussian, like the FSW's, so the driver's
 :attr:`KeysightX.ENBW_FACTOR` is the Gaussian 1.0645. The reference is silent on the Keysight

@@ -14,7 +14,9 @@ command list, FSW user manual). REAL,32 data are always little-endian on the FSW
   ``TRAC:IQ:SRAT``, ``TRAC:IQ:RLEN``, ``TRAC:IQ:DATA:FORM IQP``, ``INIT;*OPC?`` then
   ``TRAC:IQ:DATA:MEM?`` (the last capture): REAL,32 little-endian volts, I,Q pairs, 8 bytes per
   sample. The ADC full scale follows the reference level.
-* Autolevel: ``SENS:ADJ:LEV;*OPC?`` [R3].
+* Autolevel: ``SENS:ADJ:LEV;*OPC?`` [R3], measuring for ``SENS:ADJ:CONF:DUR`` seconds with
+  ``SENS:ADJ:CONF:DUR:MODE MAN`` (0.001 to 16000 s; RsFsw's command list) when asked: the 1 ms
+  default may see only the UL part of a TDD pattern.
 """
 
 from __future__ import annotations
@@ -120,6 +122,7 @@ class RsFsw(SweptAnalyzer):
     IQ_QUERY = "TRAC:IQ:DATA:MEM?"
     IQ_LEAVE = ("TRAC:IQ OFF",)
     AUTOLEVEL = "SENS:ADJ:LEV;*OPC?"
+    AUTOLEVEL_DURATION = ("SENS:ADJ:CONF:DUR:MODE MAN", "SENS:ADJ:CONF:DUR {seconds}")
 
     def select_rms_detector(self) -> None:
         self.detector = "RMS"

@@ -19,7 +19,7 @@ import numpy as np
 from fivegbench.drivers.analyzer.iq import IqAcquisition
 from fivegbench.drivers.analyzer.trace import Trace
 from fivegbench.drivers.scpi_errors import drain_errors
-from fivegbench.drivers.settings import Setting
+from fivegbench.drivers.settings import Setting, scpi_number
 from fivegbench.errors import InstrumentError
 from fivegbench.transport.base import MessageTransport
 from fivegbench.transport.block import MAX_BLOCK_BYTES
@@ -100,6 +100,8 @@ class SweptAnalyzer:
     IQ_QUERY: ClassVar[str]  # the capture as a definite-length REAL,32 block of I,Q pairs
     IQ_LEAVE: ClassVar[tuple[str, ...]]  # back to swept-spectrum mode
     AUTOLEVEL: ClassVar[str]  # the family's autolevel, answering 1 when done (…;*OPC?)
+    # how long autolevel measures ({seconds}); None: the family has no such setting
+    AUTOLEVEL_DURATION: ClassVar[tuple[str, ...] | None] = None
 
     # settings the subclass declares as descriptors
     center_frequency: Any
@@ -316,9 +318,15 @@ class SweptAnalyzer:
         self._check_finite(query, values, "values")
         return values.astype(np.float32).view(np.complex64)
 
-    def autolevel(self) -> float:
+    def autolevel(self, duration_s: float | None = None) -> float:
         """Run the family's autolevel (reference level, and attenuation when coupled, from the
-        measured peak at the current centre frequency); return the reference level, read back."""
-        self._expect_one(self.AUTOLEVEL, AUTOLEVEL_TIMEOUT_S)
+        measured peak at the current centre frequency); return the reference level, read back.
+
+        ``duration_s``: measure that long where the family lets it be set (a TDD carrier needs a
+        whole pattern period, or the measurement may see only UL symbols)."""
+        if duration_s is not None and self.AUTOLEVEL_DURATION is not None:
+            for command in self.AUTOLEVEL_DURATION:
+                self.transport.write(command.format(seconds=scpi_number(duration_s)))
+        self._expect_one(self.AUTOLEVEL, AUTOLEVEL_TIMEOUT_S + (duration_s or 0.0))
         self.check_errors("autolevel")
         return float(self.reference_level)
