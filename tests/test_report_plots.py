@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import numpy as np
+import pytest
 
 from fivegbench.report.plots import collect, value_plot
 
@@ -38,3 +39,18 @@ def test_long_sweeps_are_decimated_to_bounded_memory():
     series = collect(measurement(float(i), float(i)) for i in range(10_000))["power"]
     assert len(series.x) < 1000 and series.x[0] == 0.0
     assert np.all(np.diff(series.x) == series.stride)  # evenly decimated, still in order
+
+
+def test_a_long_trace_is_drawn_as_its_min_max_envelope():
+    from fivegbench.report.plots import envelope
+
+    x = np.arange(100_001, dtype=float)
+    y = np.zeros_like(x)
+    y[12_345], y[67_890] = 30.0, -90.0  # one spike and one null among 100 001 points
+    ex, ey = envelope(x, y, columns=1000)
+    assert ex.size == ey.size == 2000
+    assert ey.max() == 30.0 and ey.min() == -90.0
+    assert ex[np.argmax(ey)] == pytest.approx(12_345, abs=100)  # within its 100-point column
+    assert ex[np.argmin(ey)] == pytest.approx(67_890, abs=100)
+    short = np.arange(1500.0)
+    assert envelope(short, short, columns=1000)[0] is short  # fewer than 2 points per column: as is
