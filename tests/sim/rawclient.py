@@ -4,6 +4,9 @@ their declared length (the same framing rules as a VISA SOCKET session)."""
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+
+from fivegbench.sim.scpi import ScpiEngine, ScpiServer
 
 TIMEOUT_S = 10.0
 
@@ -53,3 +56,16 @@ class Client:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def served(engine: ScpiEngine) -> Iterator[Client]:
+    """Serve ``engine`` on an ephemeral port and yield a raw client of it (for a fixture:
+    ``yield from served(SimFsw(world))``); both are closed afterwards."""
+    server = ScpiServer(engine)
+    server.start()
+    client = Client(server.port)
+    try:
+        yield client
+    finally:
+        client.close()
+        server.stop()

@@ -23,7 +23,7 @@ from fivegbench.sim.analyzer_keysight import SimN9030B
 from fivegbench.sim.scpi import ScpiEngine, ScpiServer
 from fivegbench.sim.world import World
 from fivegbench.transport.visa import VisaTransport
-from tests.sim.rawclient import Client
+from tests.sim.rawclient import Client, served
 
 FC = 3.75e9
 TX_DBM = 37.0
@@ -244,31 +244,20 @@ def test_rounded_rbw_is_read_back_and_channel_power_stays_true(
 # -- FSW: TRAC:IQ over a raw socket ---------------------------------------------------------------
 
 
-def serve(engine: ScpiEngine) -> Iterator[Client]:
-    server = ScpiServer(engine)
-    server.start()
-    client = Client(server.port)
-    try:
-        yield client
-    finally:
-        client.close()
-        server.stop()
-
-
 @pytest.fixture
 def fsw() -> Iterator[Client]:
-    yield from serve(SimFsw(transmitting_world(), time_scale=0.0))
+    yield from served(SimFsw(transmitting_world(), time_scale=0.0))
 
 
 @pytest.fixture
 def quiet_fsw() -> Iterator[Client]:
     """An FSW on a world whose gNB does not transmit: captures are the analyzer's noise (fast)."""
-    yield from serve(SimFsw(World(), time_scale=0.0))
+    yield from served(SimFsw(World(), time_scale=0.0))
 
 
 @pytest.fixture
 def n9030b() -> Iterator[Client]:
-    yield from serve(SimN9030B(transmitting_world(), time_scale=0.0))
+    yield from served(SimN9030B(transmitting_world(), time_scale=0.0))
 
 
 @pytest.mark.parametrize(

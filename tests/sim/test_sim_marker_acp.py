@@ -20,7 +20,7 @@ from fivegbench.sim.analyzer_keysight import SimN9030B
 from fivegbench.sim.scpi import ScpiServer
 from fivegbench.sim.world import World
 from fivegbench.transport.visa import VisaTransport
-from tests.sim.rawclient import Client
+from tests.sim.rawclient import Client, served
 
 FC = 3.75e9
 SPAN = 500e6
@@ -37,25 +37,14 @@ def world(analyzer_world: World) -> World:
     return analyzer_world
 
 
-def serve(engine) -> Iterator[Client]:
-    server = ScpiServer(engine)
-    server.start()
-    client = Client(server.port)
-    try:
-        yield client
-    finally:
-        client.close()
-        server.stop()
-
-
 @pytest.fixture
 def fsw(world: World) -> Iterator[Client]:
-    yield from serve(SimFsw(world, time_scale=0.0))
+    yield from served(SimFsw(world, time_scale=0.0))
 
 
 @pytest.fixture
 def n9030b(world: World) -> Iterator[Client]:
-    yield from serve(SimN9030B(world, time_scale=0.0))
+    yield from served(SimN9030B(world, time_scale=0.0))
 
 
 def upload(client: Client, setup: str, levels: np.ndarray) -> None:
