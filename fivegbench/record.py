@@ -85,6 +85,8 @@ class RunRecord:
     flags: list[str] = field(default_factory=list)
     """What a reviewer must know about the run as a whole: expired calibrations allowed,
     identity mismatches recorded under ``identity: warn``."""
+    simulation: list[str] = field(default_factory=list)
+    """On the simulated bench: what the simulation simplifies and assumes (``sim.CAVEATS``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

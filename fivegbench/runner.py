@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from fivegbench import __version__, identity, kinds, recovery
+from fivegbench import __version__, identity, kinds, recovery, sim
 from fivegbench.bench import Instruments, LoadedBench, connect
 from fivegbench.errors import FivegbenchError, ResultsError
 from fivegbench.measure.base import MeasureContext, Measurement, Outcome
@@ -464,6 +464,7 @@ def _run_record(
         bench_file=origin.get("bench_file", ctx.bench.file),
         bench_name=bench.name,
         simulated=bench.simulated,
+        simulation=list(sim.CAVEATS) if bench.simulated else [],
         operator=getattr(plan, "operator", None) or getpass.getuser(),
         host=platform.node(),
         software=f"fivegbench {__version__}",

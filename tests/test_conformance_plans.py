@@ -144,6 +144,8 @@ def test_verdicts_pass_at_rated_power_and_fail_overdriven(runs, family, plan):
 @pytest.mark.parametrize("family", FAMILIES)
 def test_every_analyzer_error_queue_is_empty_after_a_whole_run(runs, family):
     for plan, run in runs(family).items():
+        record = json.loads((run.run_dir / "record.json").read_text())
+        assert record["simulated"] is False and record["simulation"] == []  # served as a lab bench
         code = run.errors_after.partition(",")[0]
         assert int(code) == 0, f"{family} after {plan}: {run.errors_after}"
 

@@ -102,6 +102,9 @@ def test_demo_record_traceability(demo_run):
     first = record["measurements"][0]
     assert first["conditions"]["path_loss_db"] == 40.0
     assert any(limit.get("alternatives") for limit in record["measurements"][-1]["limits"])
+    # a simulated run says what the simulation simplifies, in the record and in the report
+    assert record["simulated"] is True and any("no SSB" in c for c in record["simulation"])
+    assert "no SSB, CSI-RS or PT-RS" in (run_dir / "report.html").read_text()
 
 
 def test_demo_io_log_has_both_instruments(demo_run):

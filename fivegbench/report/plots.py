@@ -1,4 +1,5 @@
-"""Plots for the report (matplotlib, Agg, embedded as base64 PNG so the page stays one file).
+"""Plots for the report (matplotlib, rendered by Agg through ``Figure.savefig``), embedded as
+base64 PNG so the page stays one file.
 
 Per plan step: each reported value against the first swept parameter, with the limit lines; and
 the spectrum of the step's last stored trace.
@@ -15,11 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure  # not pyplot: no global figure state, 0.4 s less to import
 
 # Points kept per step: a plot cannot show more, and memory must not grow with the sweep.
 MAX_PLOT_POINTS = 500
@@ -65,7 +63,6 @@ class StepSeries:
 def _png(figure: Any) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(figure)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -110,7 +107,8 @@ def value_plot(series: StepSeries) -> str | None:
     by_unit: dict[str, list[str]] = defaultdict(list)
     for name, unit in series.units.items():
         by_unit[unit].append(name)
-    figure, axes = plt.subplots(1, len(by_unit), figsize=(4.2 * len(by_unit), 3.0), squeeze=False)
+    figure = Figure(figsize=(4.2 * len(by_unit), 3.0))
+    axes = figure.subplots(1, len(by_unit), squeeze=False)
     for ax, (unit, names) in zip(axes[0], by_unit.items(), strict=True):
         for name in names:
             line = ax.plot(series.x, series.values[name], marker="o", ms=3, label=name)[0]
@@ -144,7 +142,8 @@ def spectrum_plot(run_dir: Path, capture: str) -> str | None:
         return None
     with np.load(path) as trace:
         freqs, power, rbw = trace["freqs_hz"], trace["power_dbm"], float(trace["rbw_hz"])
-    figure, ax = plt.subplots(figsize=(8.4, 2.8))
+    figure = Figure(figsize=(8.4, 2.8))
+    ax = figure.subplots()
     ax.plot(*envelope(freqs / 1e6, power), lw=0.6)
     ax.set_xlabel("frequency (MHz)")
     ax.set_ylabel(f"dBm / {rbw / 1e3:g} kHz RBW")
