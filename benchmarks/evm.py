@@ -34,12 +34,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from timing import paired_medians  # noqa: E402
+from timing import Row, paired_medians, report  # noqa: E402
 
 from fivegbench.reduce.evm import evm  # noqa: E402
 from tests.signals.nr_ofdm import nr_capture  # noqa: E402
-
-Row = tuple[str, float, float, str, bool]
 
 
 def cpu_medians(a: Callable[[], object], b: Callable[[], object], repeats: int) -> tuple[float, float]:
@@ -101,11 +99,7 @@ def main() -> int:
         f"capture: {iq.size} samples {iq.dtype}, truth {cap.truth_evm_pct:.3f} %; "
         f"measured {result.evm_rms_pct:.3f} % (DD), freq error {result.freq_error_hz:.3f} Hz (truth 3700)"  # type: ignore[attr-defined]
     )
-    print(f"{'figure':<36} {'ours':>10} {'baseline':>10} {'ratio':>7}  target")
-    for name, ours, base, target, ok in rows:
-        ratio = ours / base if base else float("nan")
-        print(f"{name:<36} {ours:>10.3f} {base:>10.3f} {ratio:>7.2f}  {target}  {'ok' if ok else 'MISSED'}")
-    return 0 if all(row[-1] for row in rows) else 1
+    return report(rows)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pyvisa
-from timing import paired_medians
+from timing import Row, paired_medians, report
 
 from fivegbench.bench import Instruments, load_bench
 from fivegbench.drivers.analyzer.rs_fsw import RsFsw
@@ -39,7 +39,6 @@ from fivegbench.transport.visa import VisaTransport
 
 ROOT = Path(__file__).resolve().parent.parent
 TRACE_POINTS = 100001
-Row = tuple[str, float, float, str, bool]
 
 
 def raw_block_query(sock: socket.socket, command: bytes) -> bytes:
@@ -206,11 +205,7 @@ def runner_figures(tmp: Path) -> list[Row]:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         rows = io_figures(Path(tmp)) + runner_figures(Path(tmp))
-    print(f"{'figure':<42} {'ours':>10} {'baseline':>10} {'ratio':>7}  target")
-    for name, ours, base, target, ok in rows:
-        ratio = ours / base if base == base and base else float("nan")
-        print(f"{name:<42} {ours:>10.3f} {base:>10.3f} {ratio:>7.2f}  {target}  {'ok' if ok else 'MISSED'}")
-    return 0 if all(row[-1] for row in rows) else 1
+    return report(rows)
 
 
 if __name__ == "__main__":

@@ -33,12 +33,10 @@ import scipy.fft as sfft
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from timing import paired_medians  # noqa: E402
+from timing import Row, paired_medians, report  # noqa: E402
 
 from fivegbench.sim.waveform import FrameSpec, Transmitter, capture, synthesize  # noqa: E402
 from fivegbench.sim.world import PowerAmplifier  # noqa: E402
-
-Row = tuple[str, float, float, str, bool]
 
 CAPTURE_RATE_HZ = 122.88e6
 CAPTURE_SAMPLES = 2_457_600  # 20 ms
@@ -79,11 +77,7 @@ def main() -> int:
     ]
     print(f"frame: {frame.samples.size} samples {frame.samples.dtype} at {frame.sample_rate_hz / 1e6:g} Msps")
     print(f"baseline: one scipy.fft.fft of {samples.size} complex64 samples")
-    print(f"{'figure':<36} {'ours':>10} {'baseline':>10} {'ratio':>7}  target")
-    for name, ours, base, target, ok in rows:
-        ratio = ours / base if base else float("nan")
-        print(f"{name:<36} {ours:>10.4f} {base:>10.4f} {ratio:>7.3f}  {target}  {'ok' if ok else 'MISSED'}")
-    return 0 if all(row[-1] for row in rows) else 1
+    return report(rows, digits=4)
 
 
 if __name__ == "__main__":
