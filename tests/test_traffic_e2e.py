@@ -3,7 +3,6 @@ attenuator driving the radio model, namespaces removed afterwards (also after a 
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import signal
@@ -46,7 +45,12 @@ def test_throughput_falls_with_attenuation_and_never_exceeds_the_peak(short_run,
     points = [line for line in lines if line["step"] == step]
     throughput = [line["values"]["throughput"]["value"] for line in points]
     peaks = [line["values"]["peak_rate"]["value"] for line in points]
-    assert all(later <= 1.03 * earlier for earlier, later in itertools.pairwise(throughput))
+    # never a significant rise: two points on the same plateau (the UL at 0 and 20 dB) may differ
+    # by TCP's own scatter, so a later point may be higher only within both intervals' overlap
+    low = [line["values"]["throughput_ci_low"]["value"] for line in points]
+    high = [line["values"]["throughput_ci_high"]["value"] for line in points]
+    for i in range(1, len(points)):
+        assert throughput[i] <= 1.03 * throughput[i - 1] or low[i] <= high[i - 1], (throughput, low, high)
     assert throughput[-1] < 0.8 * throughput[0]
     assert all(t <= p for t, p in zip(throughput, peaks, strict=True))
 
