@@ -360,5 +360,6 @@ def test_ctrl_c_at_any_moment_of_start_up_never_prints_a_traceback(delay, tmp_pa
     _, err = proc.communicate(timeout=60)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert err.strip() in ("interrupted", "")
-    # 3 when interrupted (-2, death by SIGINT, seen once under load at exit), 0 when it had finished
-    assert proc.returncode in ((3, -signal.SIGINT) if err.strip() else (0,))
+    # 3 when interrupted, 0 when it had finished; -2 (death by SIGINT) when the signal lands in the
+    # interpreter's own shutdown, after fivegbench's code has ended (seen under load in CI)
+    assert proc.returncode in ((3, -signal.SIGINT) if err.strip() else (0, -signal.SIGINT))
