@@ -80,8 +80,8 @@ def main() -> int:
     for _ in range(2):  # warm up
         da()
         baseline()
-    t_dd, t_fft = paired_medians(dd, baseline, 15)
-    t_da, t_fft2 = paired_medians(da, baseline, 15)
+    t_dd, t_fft = paired_medians(dd, baseline, 25)
+    t_da, t_fft2 = paired_medians(da, baseline, 25)
     c_dd, c_fft = cpu_medians(dd, baseline, 7)
 
     tracemalloc.start()

@@ -59,6 +59,7 @@ import math
 from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -81,19 +82,23 @@ from fivegbench.reduce.allocation import (
     refine_layout,
 )
 from fivegbench.reduce.evm_equaliser import (
+    BLOCK_SYMBOLS,
     DECISION_DIRECTED_LIMIT_PCT,
     Group,
     Measurement,
     State,
     Sums,
+    column_power,
     estimate,
     prepare,
 )
 from fivegbench.reduce.ofdm_sync import (
+    DEMODULATE_SYMBOLS,
     MAX_THREADS,
     Demodulated,
     Demodulator,
     OfdmSync,
+    SharedRows,
     fft_size_for,
     in_parallel,
     phase_slope_hz,
@@ -279,8 +284,8 @@ def _estimated(
     checks: list[Future[None]],
 ) -> _Estimated:
     """Steps 1-4 of the module docstring. The helper thread (``pool``) checks the samples (appended
-    to ``checks``) during the synchronisation, demodulates half the symbols, then transforms the
-    high position while the caller estimates on the low one."""
+    to ``checks``) during the synchronisation, demodulates half the symbols of the low position,
+    then the high position while the caller estimates on the low one."""
     checks.append(pool.submit(_check_signal, x))
     sync = synchronise(x, sample_rate_hz, scs_hz, n, checked=True)
     if sync.n_symbols < 2:
@@ -292,13 +297,11 @@ def _estimated(
     t_count = sync.n_symbols
     demodulator = Demodulator(x, sync, n_rb, advances, sync.cp_freq_error_hz)
 
-    def low_position(rows: slice) -> None:
-        demodulator.fill(rows)
-        demodulator.transform(0, rows)
-
-    in_parallel(low_position, t_count, pool)
+    in_parallel(partial(demodulator.demodulate, 0), t_count, DEMODULATE_SYMBOLS, pool)
     low = demodulator.grid(0)
-    transformed = pool.submit(demodulator.transform, 1, slice(0, t_count))
+    high = SharedRows(t_count, DEMODULATE_SYMBOLS)
+    high_position = partial(demodulator.demodulate, 1)
+    transformed = pool.submit(high.run, high_position)
     known: Future[npt.NDArray[np.complex64]] | None = None
     try:
         ref_rows = ref_offset = None
@@ -316,6 +319,7 @@ def _estimated(
             known = pool.submit(_rows_of, ref_all, ref_rows)  # every symbol's, on the helper thread
             known_rows = _rows_of(ref_all, ref_rows[rows])
         state, groups = estimate(low.corrected(rows), groups, known_rows, rows, t_count)
+        high.run(high_position)  # the blocks the helper has not started
     finally:
         transformed.result()
     return _Estimated(
@@ -354,8 +358,7 @@ def _check_power(y: npt.NDArray[np.complex64], groups: list[Group]) -> None:
     divide by an empty channel)."""
     for g in groups:
         if g.mask is None:
-            probe = y[:28]
-            p = (np.square(probe.real) + np.square(probe.imag)).mean(axis=0)
+            p = column_power(y[:28]) / 28
         else:
             used = g.mask.any(axis=0)
             p = ((np.abs(y) ** 2) * g.mask).sum(axis=0)[used] / g.mask.sum(axis=0)[used]
@@ -505,7 +508,7 @@ def evm(
             raise ValueError(f"no allocation carries {key} (found: {', '.join(found)})")
         measured = [j for j in data if key is None or groups[j].modulation == key]
         measurement = Measurement(prepare(groups, (t_count, n_sc), est.known), est.state, est.grids)
-        in_parallel(measurement.add, t_count, pool)
+        in_parallel(measurement.add, t_count, BLOCK_SYMBOLS, pool)
     positions = measurement.results()
 
     rms = [_rms(p, measured) for p in positions]
@@ -569,7 +572,7 @@ def _full_carrier(
     """Layout, groups and allocation index of one allocation over every PRB of every symbol that
     carries power (a symbol is empty 20 dB below the strongest; every 16th subcarrier tells)."""
     probe = y[:, ::16]
-    power = np.einsum("tk,tk->t", probe.real, probe.real) + np.einsum("tk,tk->t", probe.imag, probe.imag)
+    power = np.vecdot(probe, probe).real
     occupied = power > float(power.max()) * 10 ** (-OCCUPIED_BELOW_PEAK_DB / 10)
     full = Allocation((range(n_rb),), tuple(range(SYMBOLS_PER_SLOT)), key)
     first = int(sync.l_half[0])

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from fivegbench.reduce.ofdm_sync import Demodulated, smooth
+from fivegbench.reduce.ofdm_sync import Demodulated, scaled, smooth
 
 __all__ = [
     "BLOCK_SYMBOLS",
@@ -62,6 +62,7 @@ __all__ = [
     "Prepared",
     "State",
     "Sums",
+    "column_power",
     "detect_modulations",
     "dmrs_anchored",
     "estimate",
@@ -191,7 +192,7 @@ def _f(a: npt.NDArray[np.complex64]) -> npt.NDArray[np.float32]:
     return a.view(np.float32)
 
 
-def _column_power(a: npt.NDArray[np.complex64]) -> npt.NDArray[np.float64]:
+def column_power(a: npt.NDArray[np.complex64]) -> npt.NDArray[np.float64]:
     """sum_t |a[t, k]|^2 per column."""
     f = np.square(_f(a)).sum(axis=0)
     return (f[0::2] + f[1::2]).astype(np.float64)
@@ -203,7 +204,7 @@ def _row_power(
     """sum_k |a[t, k]|^2 per row (optionally weighted per float), float32 partial sums."""
     f = _f(a)
     if weight is None:
-        return np.einsum("tk,tk->t", f, f).astype(np.float64)
+        return np.vecdot(f, f).astype(np.float64)  # ~3x faster than the equivalent einsum
     return np.einsum("tk,tk,tk->t", f, f, weight).astype(np.float64)
 
 
@@ -283,13 +284,14 @@ def _row_sums(
     # the grid's scale makes the largest group's references need no scaling (see _reference_scale)
     main = _main(prep)
     kappa0 = _reference_scale(prep, main) * float(alpha[main])
-    scaled = [
+    factors = [
         ((inv / kappa0).astype(np.complex64), None if rot is None else rot.astype(np.complex64))
         for _, inv, rot, _ in positions
     ]
     block = BLOCK_SYMBOLS if not keep else rows.stop - rows.start
     shape = (min(block, rows.stop - rows.start), prep.shape[1])
     z_buffers = [np.empty(shape, np.complex64) for _ in positions]
+    factor = np.empty(shape, np.complex64)
     d_buffer = np.empty(shape, np.complex64)
     kept: list[tuple[npt.NDArray[np.complex64], float]] = [(np.zeros((0, 0), np.complex64), 1.0)] * len(
         prep.groups
@@ -297,10 +299,13 @@ def _row_sums(
     for start in range(rows.start, rows.stop, block):
         stop = min(rows.stop, start + block)
         zs = []
-        for (y, _, _, _), (inv_s, rot_s), buffer in zip(positions, scaled, z_buffers, strict=True):
-            z = np.multiply(y[start:stop], inv_s, out=buffer[: stop - start])
-            if rot_s is not None:
-                z *= rot_s[start:stop, None]
+        for (y, _, _, _), (inv_s, rot_s), buffer in zip(positions, factors, z_buffers, strict=True):
+            if rot_s is None:
+                z = np.multiply(y[start:stop], inv_s, out=buffer[: stop - start])
+            else:
+                z = scaled(
+                    y[start:stop], inv_s, rot_s[start:stop], buffer[: stop - start], factor[: stop - start]
+                )
             zs.append(z)
         for g, (group, box) in enumerate(zip(prep.groups, prep.boxes, strict=True)):
             part = box.part(start, stop)
@@ -429,7 +434,7 @@ def _update_channel(
         p *= box.take(ys)
         p *= rot[box.index, None]
         num[box.cols] += p.sum(axis=0) * a  # a few dozen symbols: float32 sums are ample
-        den[box.cols] += _column_power(d) * a * a
+        den[box.cols] += column_power(d) * a * a
     return _channel_from(num, den)
 
 
@@ -469,7 +474,7 @@ def _blind(ys: npt.NDArray[np.complex64], mask: npt.NDArray[np.bool_] | None) ->
     k = np.flatnonzero(count > 0)
     fourth = q.sum(axis=0)[k]
     theta_k = np.unwrap(np.angle(-smooth(fourth, shrink=False))) / 4.0
-    power = _column_power(yy)[k] / count[k]
+    power = column_power(yy)[k] / count[k]
     mag = np.sqrt(np.maximum(smooth(power, shrink=False).real, _TINY))
     grid = np.arange(ys.shape[1])
     h = mag * np.exp(1j * theta_k)
@@ -488,9 +493,9 @@ def _blind(ys: npt.NDArray[np.complex64], mask: npt.NDArray[np.bool_] | None) ->
 
 
 def _equalised(ys: npt.NDArray[np.complex64], state: State) -> npt.NDArray[np.complex64]:
-    z = ys * (1.0 / state.channel).astype(np.complex64)
-    z *= np.exp(-1j * state.theta).astype(np.complex64)[:, None]
-    return z
+    return scaled(
+        ys, (1.0 / state.channel).astype(np.complex64), np.exp(-1j * state.theta).astype(np.complex64)
+    )
 
 
 def detect_modulations(
