@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/waveform.py
 	$(BIN)/python benchmarks/traffic.py
 	$(BIN)/python benchmarks/cli_startup.py
+	$(BIN)/python benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

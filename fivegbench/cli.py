@@ -1,4 +1,5 @@
-"""The command line: fivegbench run | validate | show | analyze | nr peak-rate | sim serve | bench safe.
+"""The command line: fivegbench run | validate | show | report | runs | compare | trend | analyze | nr
+peak-rate | sim serve | bench safe.
 
 Every error is one line on stderr (a traceback only with --debug). Exit codes (DESIGN.md §5):
 0 all pass; 1 a fail or inconclusive verdict; 2 plan or bench invalid (nothing touched);
@@ -15,8 +16,9 @@ import math
 import signal
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from fivegbench.analyze import ANALYSES, BS_CLASSES, MODULATIONS
+from fivegbench.cli_history import COMMANDS as HISTORY_COMMANDS
 from fivegbench.errors import FivegbenchError, PlanError
 from fivegbench.nr.datarate import QM
 
@@ -195,6 +198,17 @@ def show(obj: dict[str, Any], plan: Path, bench_path: Path | None, every_row: bo
     help="Continue a stopped run in its folder, from its plan and bench copies and its journal.",
 )
 @ALLOW_EXPIRED
+@click.option(
+    "--operator", help="Who runs it, for the record (default: the plan's operator, else the login)."
+)
+@click.option(
+    "--env",
+    "environment",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An environmental condition for the report, e.g. --env 'temperature=23 °C' (repeatable; over "
+    "the plan's environment).",
+)
 @click.pass_obj
 def run(
     obj: dict[str, Any],
@@ -203,6 +217,8 @@ def run(
     results_root: Path,
     resume_dir: Path | None,
     allow_expired_calibration: bool,
+    operator: str | None,
+    environment: tuple[str, ...],
 ) -> None:
     """Run a plan; without --bench on the simulated bench, started and stopped here."""
     from fivegbench.resume import copy_in, open_run
@@ -211,6 +227,7 @@ def run(
 
     debug = obj["debug"]
     resume: Resume | None = None
+    invocation = Invocation(operator, _key_values(environment, "--env"), list(sys.argv))
     with _errors(debug):  # exit 2: nothing touched, nothing written
         if resume_dir is not None:
             if plan is not None or bench_path is not None:
@@ -235,7 +252,9 @@ def run(
             from fivegbench.preflight import expired_calibrations
 
             expired = expired_calibrations(steps, bench, date.today())  # allowed, or refused above
-            record = _run(loaded, steps, bench, results_root, run_dir, stop, debug, resume, expired)
+            record = _run(
+                loaded, steps, bench, results_root, run_dir, stop, debug, resume, expired, invocation
+            )
     except AbortNow:  # interrupted twice before the runner took over: nothing was switched on
         _fail(
             FivegbenchError("aborted before the first measurement; no instrument was configured"), EXIT_ERROR
@@ -249,6 +268,38 @@ def run(
     report = run_dir / "report.html"
     click.echo(f"report: {report}" if report.is_file() else f"results: {run_dir} (no report)")
     sys.exit(record.exit_code)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What the command line adds to the plan: operator, environment, the command itself."""
+
+    operator: str | None
+    environment: dict[str, str]
+    command_line: list[str]
+
+
+def _key_values(pairs: Sequence[str], option: str) -> dict[str, str]:
+    """``KEY=VALUE`` texts as a dict; a usage error (exit 2) names the bad one."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint=option)
+        out[key.strip()] = value.strip()
+    return out
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path), metavar="RUN_DIR")
+@click.pass_obj
+def report(obj: dict[str, Any], run_dir: Path) -> None:
+    """(Re)write RUN_DIR/report.html from the run's record.json, captures and plan copy."""
+    from fivegbench.report import write_report
+
+    with _errors(obj["debug"]):
+        path = write_report(run_dir)
+    click.echo(f"report: {path}")
 
 
 #: Signals that stop a run: Ctrl-C, kill, and the terminal closing (SIGHUP would otherwise end
@@ -287,6 +338,7 @@ def _run(
     debug: bool,
     resume: Resume | None,
     calibration_expired: Mapping[str, date],
+    invocation: Invocation,
 ) -> RunRecord:
     """Start the simulated bench if asked, execute into ``run_dir``, index the run."""
     import sqlite3
@@ -295,11 +347,12 @@ def _run(
 
     from fivegbench.bench import connect
     from fivegbench.display import RichDisplay
+    from fivegbench.history import index_run
     from fivegbench.locks import Holder
     from fivegbench.preflight import roles_for
     from fivegbench.runner import RunContext, execute
     from fivegbench.sim.bench import simulated_bench
-    from fivegbench.store import RunLog, index_run
+    from fivegbench.store import RunLog
 
     try:
         handler = RunLog(run_dir / "run.log", logging.DEBUG if debug else logging.INFO)
@@ -326,6 +379,9 @@ def _run(
                 connector=functools.partial(connect, holder=Holder.this_process(str(plan_name))),
                 resume=resume,
                 calibration_expired=calibration_expired,
+                operator=invocation.operator,
+                environment=invocation.environment,
+                command_line=invocation.command_line,
             )
             record = execute(context)
         try:
@@ -688,3 +744,7 @@ def sim_fault(role: str, mode: str | None, clear: bool, control_path: Path | Non
     if not reply.get("ok"):
         _fail(FivegbenchError(str(reply.get("error"))), EXIT_INVALID)
     click.echo(reply.get("message"))
+
+
+for command in HISTORY_COMMANDS:  # runs, compare, trend (fivegbench/cli_history.py)
+    main.add_command(command)

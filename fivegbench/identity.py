@@ -9,7 +9,9 @@ an auditor's review.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -83,3 +85,42 @@ def verify(plan: Any, bench: Any, instruments: Any) -> list[str]:
     for problem in found:
         log.warning("identity: %s", problem)
     return [f"identity: {problem}" for problem in found]
+
+
+#: Plan cell fields compared with what the gNB reports (plan name -> CellStatus name).
+_CELL_READBACK = {
+    "band": "band",
+    "center_frequency": "center_frequency_hz",
+    "arfcn": "arfcn",
+    "bandwidth": "bandwidth_hz",
+    "scs": "scs_hz",
+    "tdd_pattern": "tdd_pattern",
+    "special_slot": "special_slot",
+}
+
+
+def readback(plan: Any, gnb: Any) -> dict[str, Any] | None:
+    """The gNB's version and cell configuration as its console reports them, and each difference
+    from the plan's DUT and cell (``differences``). None, logged, when the console cannot say."""
+    try:
+        version = gnb.version_info()
+        cell = dataclasses.asdict(gnb.cell_status())
+    except Exception as exc:  # the record is written whatever the console does
+        log.warning("gnb: cannot read back version and cell: %s", exc)
+        return None
+    differences = [text.removeprefix("gnb: ") for text in mismatches({}, {}, version, plan.dut)]
+    declared = plan.cell.model_dump(mode="json")
+    for name, reported_name in _CELL_READBACK.items():
+        wanted, reported = declared.get(name), cell.get(reported_name)
+        if wanted is None or reported is None:
+            continue
+        if name == "special_slot" and isinstance(wanted, list):
+            wanted = ":".join(map(str, wanted))
+        same = (
+            math.isclose(float(wanted), float(reported), rel_tol=1e-9)
+            if isinstance(wanted, int | float) and isinstance(reported, int | float)
+            else str(wanted).lower() == str(reported).lower()
+        )
+        if not same:
+            differences.append(f"cell {name}: the plan says {wanted}, the gNB reports {reported}")
+    return {"version": version, "cell": cell, "differences": differences}

@@ -52,6 +52,8 @@ class Kind:
     """Roles used when the bench has them (a UE whose readings go beside the throughput)."""
     test_models: tuple[str, ...] = ()
     """The test models the measurement is defined with (a step must set one of them); empty: any."""
+    deviation: str = ""
+    """Where the method departs from the standard it is judged against (the report says so)."""
 
     def measure_function(self) -> Callable[..., Any]:
         module, _, function = self.measure.partition(":")
@@ -303,6 +305,10 @@ _TRAFFIC_KINDS = (
             "samples": "",
         },
         measure="fivegbench.measure.latency:traffic_latency",
+        deviation=(
+            "ITU-R M.2410 user-plane latency is one way; it is judged here from the round trip "
+            "(RTT/2, assuming equal delays both ways), over the IP path, not at the radio layers"
+        ),
         presets={"itu-m2410-indicative": Preset(presets.traffic_latency_itu, lambda step, dut: {})},
     ),
     Kind(
@@ -334,6 +340,10 @@ _TRAFFIC_KINDS = (
         optional_roles=frozenset({"ue"}),
         values={"capacity": "Mbit/s", "trials": ""},
         measure="fivegbench.measure.capacity:traffic_capacity",
+        deviation=(
+            "RFC 2544 throughput is the highest rate with zero loss; with a loss_threshold above 0 % "
+            "this is a loss-tolerant capacity instead, searched with UDP trials of iperf3"
+        ),
     ),
 )
 

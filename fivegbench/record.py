@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -32,6 +33,8 @@ class MeasurementRecord:
     error: str | None = None
     flags: list[str] = field(default_factory=list)
     """What a reviewer must know about how it was taken (an instrument past its calibration)."""
+    duration_s: float | None = None
+    """How long it took, configuring included (None: not run)."""
 
     def to_dict(self) -> dict[str, Any]:
         # By hand, not dataclasses.asdict: asdict deep-copies every nested dict, and this runs
@@ -41,7 +44,11 @@ class MeasurementRecord:
             "index": self.index,
             "kind": self.kind,
             "point": self.point,
-            "values": {name: {"value": v.value, "unit": v.unit} for name, v in self.values.items()},
+            # JSON has no NaN: a value that could not be measured is null
+            "values": {
+                name: {"value": v.value if math.isfinite(v.value) else None, "unit": v.unit}
+                for name, v in self.values.items()
+            },
             "limits": self.limits,
             "verdict": self.verdict,
             "time": self.time,
@@ -50,6 +57,7 @@ class MeasurementRecord:
             "conditions": self.conditions,
             "error": self.error,
             "flags": self.flags,
+            "duration_s": self.duration_s,
         }
 
 
@@ -87,6 +95,21 @@ class RunRecord:
     identity mismatches recorded under ``identity: warn``."""
     simulation: list[str] = field(default_factory=list)
     """On the simulated bench: what the simulation simplifies and assumes (``sim.CAVEATS``)."""
+    report_id: str = ""
+    """Unique ID of the run's report (kept when the report is regenerated or the run resumed)."""
+    local_timezone: str = ""
+    """The controller's UTC offset and zone name when the run started (e.g. ``+0700 ICT``)."""
+    environment: dict[str, str] = field(default_factory=dict)
+    """Environmental conditions: the plan's ``environment`` with ``--env`` overrides."""
+    command_line: list[str] = field(default_factory=list)
+    """The command that ran (or last resumed) the run."""
+    overrides: dict[str, str] = field(default_factory=dict)
+    """What the command line set over the plan and bench (operator, environment, calibration)."""
+    versions: dict[str, str] = field(default_factory=dict)
+    """Python, fivegbench (and its git commit when run from a checkout) and key libraries."""
+    gnb_readback: dict[str, Any] | None = None
+    """The gNB's software and cell configuration as read back from its console at the end of the
+    run, with ``differences`` from the plan (None: no gNB, or it could not be read)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,6 +11,7 @@ import contextlib
 import getpass
 import logging
 import platform
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
-from fivegbench import __version__, identity, kinds, recovery, sim
+from fivegbench import __version__, identity, kinds, provenance, recovery, sim
 from fivegbench.bench import Instruments, LoadedBench, connect
 from fivegbench.errors import FivegbenchError, ResultsError
 from fivegbench.measure.base import MeasureContext, Measurement, Outcome
@@ -28,7 +29,7 @@ from fivegbench.plan.expand import Step
 from fivegbench.plan.load import LoadedPlan
 from fivegbench.preflight import roles_for
 from fivegbench.record import MeasurementRecord, RunRecord
-from fivegbench.report.html import render
+from fivegbench.report import write_report
 from fivegbench.report.junit import junit_xml
 from fivegbench.resume import Resume, ResumeRefused
 from fivegbench.safestate import NOT_OPENED, SafeState, apply_safe_state
@@ -130,10 +131,16 @@ class RunContext:
     connector: Callable[..., Any] = connect
     run_log: RunLog | None = None
     resume: Resume | None = None
+    """Set by ``--resume``: the run so far (``steps`` are then only the points still to measure)."""
     calibration_expired: Mapping[str, date] = field(default_factory=dict)
     """Role -> due date of the instruments used past their calibration (--allow-expired-calibration):
     every measurement they take is flagged."""
-    """Set by ``--resume``: the run so far (``steps`` are then only the points still to measure)."""
+    operator: str | None = None
+    """``--operator``: who runs it, over the plan's ``operator``."""
+    environment: Mapping[str, str] = field(default_factory=dict)
+    """``--env KEY=VALUE``: environmental conditions over the plan's ``environment``."""
+    command_line: Sequence[str] = ()
+    """The command as typed (for the record)."""
 
 
 def _record(step: Step, verdict: Verdict, time: str, **extra: Any) -> MeasurementRecord:
@@ -172,6 +179,7 @@ def _measure_one(
     def reopen(role: str) -> None:
         recovery.reopen(mctx.instruments, ctx.bench, role, (setup, attenuator))
 
+    started = time.monotonic()
     try:
         outcome = recovery.with_retries(attempt, reopen, lambda role: recovery.backoff(ctx.bench, role))
         requirements = kinds.requirements_for(step, ctx.loaded_plan.plan.dut)
@@ -187,7 +195,13 @@ def _measure_one(
             log.debug("step %d %s", step.index, step.name, exc_info=True)
         else:  # a bug: its traceback goes to run.log (stderr shows one line)
             log.error("step %d %s: %s", step.index, step.name, exc, exc_info=True)
-        return _record(step, Verdict.ERROR, utc_now(), error=f"{type(exc).__name__}: {exc}")
+        return _record(
+            step,
+            Verdict.ERROR,
+            utc_now(),
+            error=f"{type(exc).__name__}: {exc}",
+            duration_s=round(time.monotonic() - started, 3),
+        )
     conditions = dict(outcome.conditions)
     if outcome.capture:
         conditions["capture"] = outcome.capture
@@ -203,6 +217,7 @@ def _measure_one(
         limits=[r.to_dict() for r in requirements],
         checks=[c.to_dict() for c in judgement.checks],
         conditions=conditions,
+        duration_s=round(time.monotonic() - started, 3),
     )
 
 
@@ -299,17 +314,13 @@ def execute(ctx: RunContext) -> RunRecord:
 def _write_outputs(ctx: RunContext, record: RunRecord, tally: Tally, status: str) -> str | None:
     """record.json, report.html and junit.xml, streamed back from the journal. Returns what could
     not be written (None when all were)."""
-    from fivegbench.report.plots import step_plots  # matplotlib is slow to import: only runs need it
 
     def items() -> Iterator[dict[str, Any]]:
         return measurements(ctx.run_dir, unfinished(ctx.steps, tally.done, status))
 
     outputs: dict[str, Callable[[], Any]] = {
         "record.json": lambda: write_record(ctx.run_dir / "record.json", record, items()),
-        "report.html": lambda: write_atomic(
-            ctx.run_dir / "report.html",
-            render(record, items(), step_plots(ctx.run_dir, measurements(ctx.run_dir, ()))),
-        ),
+        "report.html": lambda: write_report(ctx.run_dir),  # from the record.json just written
         "junit.xml": lambda: write_atomic(ctx.run_dir / "junit.xml", junit_xml(record, items())),
     }
     for name, write in outputs.items():
@@ -340,6 +351,7 @@ class Found:
     identities: dict[str, str] = field(default_factory=dict)
     start_state: str | None = None
     flags: list[str] = field(default_factory=list)
+    gnb_readback: dict[str, Any] | None = None
 
 
 def _run_steps(
@@ -384,6 +396,8 @@ def _run_steps(
                     safe_state = apply_safe_state(instruments)
                     if not safe_state.confirmed:
                         log.error("safe state %s", safe_state.detail)
+                    elif instruments.get("gnb") is not None:  # safe first: a hung console cannot delay it
+                        found.gnb_readback = identity.readback(ctx.loaded_plan.plan, instruments["gnb"])
     except AbortNow:
         status = "aborted"
     except Exception as exc:
@@ -456,8 +470,21 @@ def _run_record(
         }
         for role, config in bench.instruments.items()
     }
+    environment = {**plan.environment, **origin.get("environment", {}), **ctx.environment}
+    overrides = {f"environment {key}": value for key, value in ctx.environment.items()}
+    if ctx.operator:
+        overrides["operator"] = ctx.operator
+    if ctx.calibration_expired:
+        overrides["allow expired calibration"] = ", ".join(ctx.calibration_expired)
     return RunRecord(
         run_id=ctx.run_dir.name,
+        report_id=origin.get("report_id") or provenance.new_report_id(ctx.run_dir.name),
+        local_timezone=origin.get("local_timezone") or provenance.local_timezone(),
+        environment=environment,
+        command_line=list(ctx.command_line),
+        overrides=overrides,
+        versions=provenance.versions(),
+        gnb_readback=found.gnb_readback,
         trial=plan.trial,
         plan_file=origin.get("plan_file", str(ctx.loaded_plan.file)),
         plan_sha256=ctx.loaded_plan.sha256,
@@ -465,7 +492,7 @@ def _run_record(
         bench_name=bench.name,
         simulated=bench.simulated,
         simulation=list(sim.CAVEATS) if bench.simulated else [],
-        operator=getattr(plan, "operator", None) or getpass.getuser(),
+        operator=ctx.operator or origin.get("operator") or plan.operator or getpass.getuser(),
         host=platform.node(),
         software=f"fivegbench {__version__}",
         started=started,

@@ -1,4 +1,4 @@
-"""The results folder: run directory, streamed journal, atomic files, SQLite index."""
+"""The results folder: run directory, streamed journal, atomic files (the index: fivegbench.history)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import logging
 import os
 import re
 import shutil
-import sqlite3
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -89,11 +88,24 @@ def copy_inputs(run_dir: Path, plan_file: Path, bench_file: Path) -> None:
     shutil.copyfile(bench_file, run_dir / f"bench{bench_file.suffix or '.yaml'}")
 
 
+def _umask() -> int:
+    """The process umask: from /proc on Linux (setting it to read it, elsewhere, would change it
+    for a moment for every thread)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, text: str | Iterable[str]) -> None:
     """Write ``text`` (or its pieces, streamed) to ``path`` so that readers see the old file or
     the whole new one, never half of it."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600, made like every other result file
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             if isinstance(text, str):
                 handle.write(text)
@@ -211,35 +223,3 @@ class RunLog(logging.FileHandler):
             super().handleError(record)
         elif self.failure is None:
             self.failure = error
-
-
-def index_run(results_root: Path, run_dir: Path, record: RunRecord) -> None:
-    """Add the run to ``results/index.sqlite`` (one row per run)."""
-    with sqlite3.connect(results_root / "index.sqlite") as db:
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, folder TEXT, trial TEXT, plan TEXT,"
-            " plan_sha256 TEXT, bench TEXT, started TEXT, finished TEXT, status TEXT, exit_code INTEGER,"
-            " pass INTEGER, fail INTEGER, inconclusive INTEGER, error INTEGER)"
-        )
-        counts = record.counts
-        db.execute(
-            "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                record.run_id,
-                run_dir.name,
-                record.trial,
-                record.plan_file,
-                record.plan_sha256,
-                record.bench_name,
-                record.started,
-                record.finished,
-                record.status,
-                record.exit_code,
-                counts.get("PASS", 0),
-                counts.get("FAIL", 0),
-                counts.get("INCONCLUSIVE", 0),
-                counts.get("ERROR", 0),
-            ),
-        )
-    # sqlite3's context manager commits but does not close
-    db.close()

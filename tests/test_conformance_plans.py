@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.record_checks import assert_valid_junit, assert_valid_record
+from tests.report.page import assert_complete_report
 from tests.simserve import ROOT, SIM_PROFILE, sim_serve
 
 PLANS = ("nr-fr1-conformance", "nr-n41-conformance")
@@ -198,3 +200,11 @@ def test_analyze_on_a_saved_capture_reproduces_the_journal_value(runs, step, ana
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[printed] == line["values"][recorded]["value"]  # exactly
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_run_writes_a_valid_record_junit_and_complete_report(runs, family):
+    for run in runs(family).values():
+        record = assert_valid_record(run.run_dir / "record.json")
+        assert_valid_junit(run.run_dir / "junit.xml", record)
+        assert_complete_report(run.run_dir)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from fivegbench.sim.link import available
+from tests.record_checks import assert_valid_junit, assert_valid_record
 from tests.test_conformance_plans import PLANS as CONFORMANCE_PLANS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,8 @@ def run(plan_run):
         if (SHORT / plan.name).is_file():  # a few points, short runs: CI stays fast
             plan = SHORT / plan.name
         done = plan_run(plan, ROOT / "instruments/benches" / f"{bench}.yaml" if bench else None)
+        record = assert_valid_record(done.run_dir / "record.json")
+        assert_valid_junit(done.run_dir / "junit.xml", record)
         return done.returncode, done.lines
 
     return run_plan

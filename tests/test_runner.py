@@ -336,10 +336,10 @@ def test_a_crash_in_the_safe_state_is_never_confirmed(tmp_path):
 
 
 def test_a_report_that_cannot_be_rendered_is_exit_3_and_said_in_the_record(tmp_path, monkeypatch):
-    def broken_render(*args, **kwargs):
+    def broken_report(*args, **kwargs):
         raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
 
-    monkeypatch.setattr(runner, "render", broken_render)
+    monkeypatch.setattr(runner, "write_report", broken_report)
     record = execute(make_context(tmp_path, echo_power))
     assert record.exit_code == 3 and record.status.startswith(
         "error: writing report.html failed: UnicodeEncodeError"
@@ -444,3 +444,43 @@ def test_a_gnb_found_changed_before_measuring_is_an_error_never_a_fail(tmp_path)
         "tx 36",
         "rf on",
     ]
+
+
+def test_the_record_carries_the_command_lines_operator_environment_and_provenance(tmp_path):
+    ctx = make_context(tmp_path, echo_power)
+    ctx.operator, ctx.environment = "Nguyen Van A", {"temperature": "23 °C"}
+    ctx.command_line = ["fivegbench", "run", "p.yaml", "--env", "temperature=23 °C"]
+    record = execute(ctx)
+    saved = json.loads((tmp_path / "record.json").read_text())
+    assert saved["operator"] == record.operator == "Nguyen Van A"
+    assert saved["environment"] == {"temperature": "23 °C"}
+    assert saved["overrides"] == {"environment temperature": "23 °C", "operator": "Nguyen Van A"}
+    assert saved["command_line"] == ctx.command_line
+    assert saved["report_id"].startswith(f"FGB-{tmp_path.name}-")
+    assert saved["versions"]["fivegbench"] and saved["local_timezone"]
+    assert all(m["duration_s"] is not None and m["duration_s"] >= 0 for m in saved["measurements"])
+
+
+def test_a_bad_env_option_is_one_line_and_touches_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fivegbench",
+            "run",
+            "testplans/demo.yaml",
+            "--results",
+            str(tmp_path),
+            "--env",
+            "23C",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "'23C' is not KEY=VALUE" in done.stderr
+    assert list(tmp_path.iterdir()) == []

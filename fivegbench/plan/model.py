@@ -533,6 +533,9 @@ class Plan(StrictModel):
     """Name of the trial, shown in the report."""
     operator: Text | None = None
     """Who runs it."""
+    environment: dict[Text, Text] = Field(default_factory=dict)
+    """Environmental conditions of the test, as the report states them (e.g. ``temperature: 23
+    °C``, ``humidity: 45 %``); ``fivegbench run --env KEY=VALUE`` adds or overrides."""
     dut: Dut
     """The device under test."""
     identity: Annotated[str, _choice("an identity policy", IDENTITY_POLICIES)] = "enforce"

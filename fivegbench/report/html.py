@@ -1,15 +1,36 @@
-"""A first, self-contained ``report.html``: summary, traceability, and every measurement with its
-value, limit, margin and verdict."""
+"""``report.html``: the trial report a reviewer signs, one self-contained page (inline CSS, plots
+as PNG data URIs, no script, no external resource), regenerated at any time from the run folder
+by ``fivegbench report RUN_DIR``. What it says is gathered in :mod:`fivegbench.report.model`;
+the template (``templates/report.html``) lays it out, escaping everything.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import logging
+import re
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from fivegbench.record import RunRecord
-from fivegbench.units import format_value
+from fivegbench.errors import FivegbenchError
+from fivegbench.history import read_record
+from fivegbench.report import model
+from fivegbench.report.plot_worker import Job, draw_all
+from fivegbench.store import write_atomic
+
+log = logging.getLogger(__name__)
+
+
+class ReportError(FivegbenchError):
+    """A run folder the report cannot be made from (one line)."""
+
+
+def css_string(text: object) -> str:
+    """``text`` as the body of a CSS string (for ``@page`` running headers): every character that
+    could end the string, the rule or the style element is written as a CSS escape."""
+    return re.sub(r"[^A-Za-z0-9 _.,:;()\-]", lambda m: f"\\{ord(m.group(0)):06x}", str(text))
 
 
 def _environment() -> Environment:
@@ -19,106 +40,57 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["css_string"] = css_string
+    env.filters["plain"] = model.plain_name
+    env.filters["raw_link"] = model.is_raw_link
     return env
 
 
-def _quantity(value: float, unit: str) -> str:
-    """A value for the report: frequencies scaled (97.14 MHz), others to two decimals."""
-    return format_value(value, unit) if unit == "Hz" else f"{value:.2f} {unit}"
-
-
-def _limit_text(limit: dict[str, Any]) -> str:
-    low, high, unit = limit.get("low"), limit.get("high"), limit.get("unit", "")
-    if low is not None and high is not None:
-        text = f"{_quantity(low, unit)} to {_quantity(high, unit)}"
-    elif low is not None:
-        text = f"≥ {_quantity(low, unit)}"
-    elif high is not None:
-        text = f"≤ {_quantity(high, unit)}"
-    else:
-        text = "none"
-    if limit.get("tolerance_unverified"):
-        text += " [U]"
-    return text
-
-
-def _margin(limit: dict[str, Any], value: float) -> float:
-    low, high = limit.get("low"), limit.get("high")
-    margins = [value - low] if low is not None else []
-    if high is not None:
-        margins.append(high - value)
-    return min(margins)
-
-
-def _alternatives(requirement: dict[str, Any], values: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each limit of a requirement with the value it applies to and its margin."""
-    shown = []
-    for limit in requirement["alternatives"]:
-        value = values.get(limit["value"])
-        shown.append(
-            {
-                "name": limit["value"],
-                "value": _quantity(value["value"], value["unit"]) if value else "missing",
-                "limit": _limit_text(limit),
-                "margin": _quantity(_margin(limit, value["value"]), limit["unit"]) if value else "",
-            }
+def render(run_dir: Path, record: dict[str, Any]) -> str:
+    """The report page of the run in ``run_dir`` whose ``record.json`` is ``record``."""
+    measurements = record["measurements"]
+    cell = record.get("cell") or {}
+    blocks = model.steps(measurements, cell)
+    chosen = model.point_plot_rows(blocks)
+    jobs: list[Job] = [["sweep", b.name, b.kind, b.in_run_order()] for b in blocks]
+    jobs += [["point", r.m] for r in chosen]
+    drawn = draw_all(run_dir, jobs)
+    for block, plots in zip(blocks, drawn, strict=False):
+        block.plots = plots
+    point = list(zip(chosen, drawn[len(blocks) :], strict=True))
+    return (
+        _environment()
+        .get_template("report.html")
+        .render(
+            r=record,
+            summary=model.summary(record),
+            cell=model.described(cell),
+            failures=list(model.failures(blocks)),
+            blocks=blocks,
+            point_plots=[(r, plots) for r, plots in point if plots],
+            instruments=model.instruments(record),
+            deviations=model.deviations(record, blocks, run_dir),
+            raw=model.raw_files(run_dir, measurements),
+            plan_text=model.text_file(run_dir / "plan.yaml"),
+            bench_text=model.text_file(run_dir / "bench.yaml"),
+            generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            max_point_plots=model.MAX_POINT_PLOTS,
+            max_failures_listed=model.MAX_FAILURES_LISTED,
         )
-    return shown
-
-
-def _rows(measurements: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """One row per requirement of each measurement (one row for a measurement without limits)."""
-    for m in measurements:
-        point = ", ".join(f"{k} {v}" for k, v in m["point"].items())
-        checks = {check["requirement"]: check for check in m["checks"]}
-        requirements = m["limits"] or [None]
-        for n, requirement in enumerate(requirements):
-            row: dict[str, Any] = {"m": m, "point": point, "first": n == 0, "span": len(requirements)}
-            if requirement is not None:
-                check = checks.get(requirement["name"], {})
-                passed = check.get("passed")
-                row.update(
-                    requirement=requirement["name"],
-                    alternatives=_alternatives(requirement, m["values"]),
-                    result="pass" if passed else "n/a" if passed is None else "fail",
-                )
-            yield row
-
-
-# Plan fields stored in base units, shown with theirs.
-_FIELD_UNITS = {
-    "center_frequency": "Hz",
-    "bandwidth": "Hz",
-    "scs": "Hz",
-    "tx_power": "dBm",
-    "rated_output_power": "dBm",
-}
-
-
-def _described(fields: dict[str, Any]) -> str:
-    """``key: value`` pairs of the DUT or cell, quantities with units, empty fields left out."""
-    parts = []
-    for key, value in fields.items():
-        if value is None:
-            continue
-        if key in _FIELD_UNITS and isinstance(value, int | float):
-            value = format_value(value, _FIELD_UNITS[key])
-        elif key == "special_slot" and isinstance(value, list):
-            value = ":".join(map(str, value))
-        parts.append(f"{key}: {value}")
-    return "; ".join(parts)
-
-
-def render(
-    record: RunRecord, measurements: Iterable[dict[str, Any]], plots: dict[str, list[str]] | None = None
-) -> Iterator[str]:
-    """The report page for a run, streamed in pieces (measurements are read as it renders).
-    ``plots``: step name -> base64 PNG images (see :mod:`fivegbench.report.plots`)."""
-    template = _environment().get_template("report.html")
-    return template.generate(
-        r=record,
-        rows=_rows(measurements),
-        dut=_described(record.dut),
-        cell=_described(record.cell),
-        plots=plots or {},
     )
+
+
+def write_report(run_dir: Path) -> Path:
+    """(Re)write ``run_dir/report.html`` from ``run_dir/record.json``; returns its path. Raises
+    ReportError (one line) for a folder that holds no readable run record."""
+    if run_dir.is_dir() and not (run_dir / "record.json").exists():
+        raise ReportError(f"{run_dir}: no record.json (not a run folder, or the run never started)")
+    record = read_record(run_dir)
+    record.setdefault("measurements", [])
+    path = run_dir / "report.html"
+    page = render(run_dir, record)
+    try:
+        write_atomic(path, page)
+    except OSError as exc:
+        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
