@@ -352,6 +352,8 @@ class Found:
     start_state: str | None = None
     flags: list[str] = field(default_factory=list)
     gnb_readback: dict[str, Any] | None = None
+    measuring: bool = False
+    """The step loop started (connecting and the identity checks passed)."""
 
 
 def _run_steps(
@@ -379,6 +381,7 @@ def _run_steps(
                     ctx.resume.check_identities(instruments.identities)
                 found.flags.extend(identity.verify(ctx.loaded_plan.plan, ctx.bench.bench, instruments))
                 running()
+                found.measuring = True
                 status = _loop(ctx, instruments, journal, tally, iolog)
             except AbortNow:
                 status = "aborted"
@@ -396,7 +399,8 @@ def _run_steps(
                     safe_state = apply_safe_state(instruments)
                     if not safe_state.confirmed:
                         log.error("safe state %s", safe_state.detail)
-                    elif instruments.get("gnb") is not None:  # safe first: a hung console cannot delay it
+                    elif found.measuring and instruments.get("gnb") is not None:
+                        # after the safe state, which a hung console must not delay
                         found.gnb_readback = identity.readback(ctx.loaded_plan.plan, instruments["gnb"])
     except AbortNow:
         status = "aborted"

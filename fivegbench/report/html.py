@@ -85,7 +85,7 @@ def write_report(run_dir: Path) -> Path:
     ReportError (one line) for a folder that holds no readable run record."""
     if run_dir.is_dir() and not (run_dir / "record.json").exists():
         raise ReportError(f"{run_dir}: no record.json (not a run folder, or the run never started)")
-    record = read_record(run_dir)
+    record = model.completed(read_record(run_dir))
     record.setdefault("measurements", [])
     path = run_dir / "report.html"
     page = render(run_dir, record)

@@ -512,6 +512,38 @@ def text_file(path: Path, limit: int = 200_000) -> str:
     return text if len(text) <= limit else text[:limit] + "\n… (cut)"
 
 
+#: Record fields a run from an older fivegbench lacks, with what the report shows instead.
+OPTIONAL_FIELDS: dict[str, Any] = {
+    "report_id": "",
+    "local_timezone": "",
+    "environment": {},
+    "command_line": [],
+    "overrides": {},
+    "versions": {},
+    "gnb_readback": None,
+    "flags": [],
+    "simulation": [],
+    "resumed": [],
+    "rf_path": {},
+    "instruments": {},
+    "dut": {},
+    "cell": {},
+}
+
+
+def completed(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with every optional field present (an older run's record lacks some); a run
+    without a report ID gets one derived from its run ID."""
+    out = dict(record)
+    for key, default in OPTIONAL_FIELDS.items():
+        if out.get(key) is None:
+            out[key] = default.copy() if isinstance(default, dict | list) else default
+    out["report_id"] = out["report_id"] or f"FGB-{out.get('run_id', 'unknown')}"
+    if not out["versions"] and out.get("software"):
+        out["versions"] = {"fivegbench": str(out["software"]).removeprefix("fivegbench ")}
+    return out
+
+
 def summary(record: dict[str, Any]) -> dict[str, Any]:
     counts = record.get("counts", {})
     zone = record.get("local_timezone", "")

@@ -164,3 +164,18 @@ def test_every_result_file_gets_the_same_permissions(tmp_path, umask):
     modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir() if p.is_file()}
     assert {"record.json", "report.html", "junit.xml", "journal.jsonl", "io.log"} <= set(modes)
     assert set(modes.values()) == {0o666 & ~umask}, modes
+
+
+def test_the_record_of_an_older_fivegbench_still_renders(plan_run, tmp_path):
+    done = plan_run(ROOT / "testplans" / "demo.yaml")
+    run_dir = tmp_path / "run"
+    shutil.copytree(done.run_dir, run_dir)
+    record = json.loads((run_dir / "record.json").read_text())
+    for key in ("report_id", "local_timezone", "environment", "command_line", "overrides", "versions"):
+        del record[key]
+    del record["gnb_readback"], record["dut"]["rated_output_power"]
+    (run_dir / "record.json").write_text(json.dumps(record))
+    write_report(run_dir)
+    assert_complete_report(run_dir)
+    text = parse(run_dir / "report.html").all_text
+    assert f"FGB-{record['run_id']}" in text and "Not read back" in text
