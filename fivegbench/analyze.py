@@ -310,7 +310,7 @@ def _test_model_allocation(capture: IqCapture, carrier: Carrier) -> tuple[Any, i
     return pattern.allocations, pattern.frame_slots
 
 
-def _evm(capture: IqCapture, carrier: Carrier, options: Options) -> tuple[Any, str]:
+def evm_result(capture: IqCapture, carrier: Carrier, options: Options) -> tuple[Any, str]:
     """The EVM result and where its allocation came from: the options, else the capture's test
     model. Raises ValueError when neither says what to measure."""
     from fivegbench.reduce.evm import evm
@@ -343,7 +343,7 @@ def _evm(capture: IqCapture, carrier: Carrier, options: Options) -> tuple[Any, s
 
 
 def analyze_evm(capture: IqCapture, carrier: Carrier, options: Options) -> dict[str, Any]:
-    result, source = _evm(capture, carrier, options)
+    result, source = evm_result(capture, carrier, options)
     out = _common(capture, carrier) | {
         "evm_rms_pct": result.evm_rms_pct,
         "evm_by_modulation_pct": {m.lower(): v for m, v in result.evm_by_modulation_pct.items()},
@@ -393,7 +393,7 @@ def analyze_freq_error(capture: IqCapture, carrier: Carrier, options: Options) -
         # the test model's allocation known: the EVM receiver refines the CP estimate with the
         # common-phase slope of every demodulated symbol (to a small fraction of a Hz)
         try:
-            result, source = _evm(capture, carrier, replace(options, modulation=None))
+            result, source = evm_result(capture, carrier, replace(options, modulation=None))
         except ValueError as exc:
             common["refinement"] = f"not possible ({exc}): cyclic prefix only"
         else:

@@ -102,6 +102,7 @@ from fivegbench.reduce.ofdm_sync import (
     fft_size_for,
     in_parallel,
     phase_slope_hz,
+    scaled,
     synchronise,
     validated_iq,
 )
@@ -114,6 +115,11 @@ MIN_CP_CORRELATION = 0.5
 CLIPPED_FRACTION = 1e-3
 """A capture with more than this fraction of its I/Q values at its largest |I| or |Q| (and at least
 8 of them) is clipped: an OFDM signal's peak is a single sample."""
+
+CONSTELLATION_SYMBOLS = 4
+"""Symbols whose equalised REs :attr:`EvmResult.constellation` samples."""
+CONSTELLATION_POINTS = 2000
+"""Most points in :attr:`EvmResult.constellation` (a diagram shows no more)."""
 
 _SUBSET_ROWS = 32
 _SUBSET_DMRS_ROWS = 32
@@ -153,6 +159,9 @@ class EvmResult:
     allocations : the allocations measured, modulation filled in (detected or given); for a
         detected layout the symbols are captured symbol indices (0 = first complete symbol).
     used_symbols : captured symbols with measured PDSCH REs.
+    constellation : equalised measured REs of the first :data:`CONSTELLATION_SYMBOLS` used symbols
+        at the low window position, each modulation scaled to unit mean power, at most
+        :data:`CONSTELLATION_POINTS` (evenly thinned): what a constellation diagram shows.
     """
 
     evm_rms_pct: float
@@ -174,6 +183,7 @@ class EvmResult:
     cp_correlation: float
     allocations: tuple[Allocation, ...] = ()
     used_symbols: tuple[int, ...] = ()
+    constellation: tuple[complex, ...] = ()
 
     def values(self) -> dict[str, float]:
         """Named measured values: ``evm`` and ``evm_max_slot`` (%), ``freq_error`` (Hz)."""
@@ -563,7 +573,33 @@ def evm(
         cp_correlation=sync.cp_correlation,
         allocations=allocations,
         used_symbols=tuple(int(t) for t in rows_used),
+        constellation=_constellation(est.grids[0], est.state, groups, measured, rows_used),
     )
+
+
+def _constellation(
+    grid: Demodulated, state: State, groups: list[Group], measured: list[int], rows: npt.NDArray[np.int64]
+) -> tuple[complex, ...]:
+    """The equalised REs of the measured groups on the first :data:`CONSTELLATION_SYMBOLS` of
+    ``rows``, each group at unit mean power, thinned to :data:`CONSTELLATION_POINTS`."""
+    rows = rows[:CONSTELLATION_SYMBOLS]
+    z = scaled(
+        grid.raw[rows],
+        (grid.subcarrier_phase / state.channel).astype(np.complex64),
+        (grid.symbol_phase[rows] * np.exp(-1j * state.theta[rows])).astype(np.complex64),
+    )
+    parts = []
+    for g in measured:
+        mask = groups[g].mask
+        points = (z if mask is None else z[mask[rows]]).ravel()
+        power = float(np.mean(np.abs(points) ** 2)) if points.size else 0.0
+        if power > 0:
+            parts.append(points / np.float32(math.sqrt(power)))
+    if not parts:
+        return ()
+    every = np.concatenate(parts)
+    step = max(1, math.ceil(every.size / CONSTELLATION_POINTS))
+    return tuple(complex(v) for v in every[::step])
 
 
 def _full_carrier(

@@ -800,7 +800,48 @@ def _mark_worst(ax: Axes, m: dict[str, Any], result: Any) -> str:
 
 def _evm_point(run_dir: Path, m: dict[str, Any]) -> list[Drawn]:
     """EVM of every complete slot (``conditions.evm_per_slot_pct``) with the RMS over the capture
-    and the limit. No constellation: the EVM reducer returns no equalised symbols."""
+    and the limit, then the constellation (:func:`_constellation`)."""
+    return _evm_per_slot(m) + _guarded("constellation", lambda: _constellation(run_dir, m))
+
+
+def _constellation(run_dir: Path, m: dict[str, Any]) -> list[Drawn]:
+    """The equalised REs the EVM reducer samples (``EvmResult.constellation``), from the step's
+    SigMF capture reduced again as the run reduced it (~1 s: only point plots draw it), with the
+    ideal points of each measured modulation."""
+    from fivegbench import analyze  # the reducers: only an EVM point plot needs them
+    from fivegbench.captures import read_capture
+    from fivegbench.nr.modulation import constellation
+    from fivegbench.reduce.evm import CONSTELLATION_SYMBOLS
+
+    path = _capture(run_dir, m, ".sigmf-meta")
+    if path is None:
+        return []
+    capture = read_capture(path)
+    meta = capture.metadata
+    carrier = analyze.carrier_for(capture, float(meta["bandwidth_hz"]), float(meta["scs_hz"]))
+    measured = (name.removeprefix("evm_") for name in _finite_values(m))
+    given = [name.upper() for name in measured if name in ("qpsk", "16qam", "64qam", "256qam")]
+    modulation = None if "test_model" in meta or not given else given[0]
+    result, _ = analyze.evm_result(capture, carrier, analyze.Options(modulation=modulation))
+    points = np.asarray(result.constellation, dtype=np.complex128)
+    if points.size == 0:
+        return []
+    figure, ax = _figure(3.6)
+    for name in result.evm_by_modulation_pct:  # under the measured points, which they would hide
+        ideal = constellation(name)
+        ax.plot(ideal.real, ideal.imag, "+", ms=7, mew=0.8, color=GREY, label=f"ideal {name}")
+    ax.plot(points.real, points.imag, ".", ms=2.0, color=LOWER, label="measured RE")
+    ax.set_aspect("equal", adjustable="datalim")
+    _labels(ax, "in phase I (unit mean power)", "quadrature Q")
+    caption = (
+        f"{_where(m)}: constellation of {points.size} equalised PDSCH REs of the first "
+        f"{CONSTELLATION_SYMBOLS} measured symbols (low EVM window position), each modulation scaled "
+        "to unit mean power, with the ideal points"
+    )
+    return [(caption, _finish(figure, ax))]
+
+
+def _evm_per_slot(m: dict[str, Any]) -> list[Drawn]:
     slots = (m.get("conditions") or {}).get("evm_per_slot_pct")
     if not isinstance(slots, list) or not slots:
         return []

@@ -217,3 +217,20 @@ def test_a_capture_without_a_whole_slot_still_reports_per_slot_evm() -> None:
     )
     r = evm(cap.iq, cap.sample_rate_hz, 15e3, 25, "QPSK")
     assert r.evm_per_slot_pct and all(abs(v - 3.0) <= 0.5 for v in r.evm_per_slot_pct)
+
+
+@pytest.mark.parametrize(("modulation", "levels"), [("QPSK", 2), ("64QAM", 8)])
+def test_the_constellation_sits_on_the_ideal_points_with_the_injected_error(
+    modulation: str, levels: int
+) -> None:
+    cap = capture("30k", modulation, 2.0, 1234.0, seed=5)
+    points = np.asarray(measure(cap, data_aided=False).constellation)
+    # 4 symbols x 612 subcarriers, thinned to at most 2000
+    assert 1000 <= points.size <= 2000
+    # the ideal square QAM written here: odd levels -(L-1)..(L-1) on each axis, unit mean power
+    axis = np.arange(-(levels - 1), levels, 2, dtype=float)
+    ideal = (axis[:, None] + 1j * axis[None, :]).ravel() / math.sqrt(2 * np.mean(axis**2))
+    nearest = ideal[np.argmin(np.abs(points[:, None] - ideal[None, :]), axis=1)]
+    rms_pct = 100 * math.sqrt(float(np.mean(np.abs(points - nearest) ** 2)))
+    assert rms_pct == pytest.approx(2.0, abs=0.25)  # 2 % injected; ~2400 REs of 4 symbols
+    assert float(np.mean(np.abs(points) ** 2)) == pytest.approx(1.0, abs=0.01)  # scaled before thinning

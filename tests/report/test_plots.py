@@ -695,3 +695,33 @@ def test_every_kind_of_a_synthetic_run_is_plotted_with_labelled_axes(tmp_path):
         for ax in figure.axes:
             if ax.get_visible():
                 assert ax.get_xlabel() and ax.get_ylabel(), title
+
+
+def test_an_evm_point_with_its_capture_gets_the_constellation_of_the_capture(tmp_path):
+    from fivegbench.captures import write_capture
+    from tests.signals.nr_ofdm import nr_capture
+
+    cap = nr_capture(
+        scs_hz=30e3, n_rb=51, fft_size=1024, modulation="QPSK", duration_s=2e-3, evm_pct=5.0, seed=3
+    )
+    (tmp_path / "captures").mkdir()
+    write_capture(
+        tmp_path / "captures" / "0001-rf.evm",
+        cap.iq,
+        cap.sample_rate_hz,
+        3.75e9,
+        metadata={"bandwidth_hz": 20e6, "scs_hz": 30e3},
+    )
+    conditions = {
+        "path_loss_db": LOSS,
+        "evm_per_slot_pct": [5.0],
+        "capture": "captures/0001-rf.evm.sigmf-meta",
+    }
+    values = {"evm_rms": (5.0, "%"), "evm_qpsk": (5.0, "%")}
+    drawn = point_figures(tmp_path, measurement("rf.evm", values, conditions, {}))
+    assert len(drawn) == 2 and "constellation of" in drawn[1][0]
+    (measured,) = [line for line in drawn[1][1].axes[0].get_lines() if line.get_label() == "measured RE"]
+    points = measured.get_xdata() + 1j * measured.get_ydata()
+    # QPSK at unit power sits at (+-1 +-1j)/sqrt(2); 5 % of error around each
+    distance = np.abs(np.abs(points.real) - 1 / math.sqrt(2)) + np.abs(np.abs(points.imag) - 1 / math.sqrt(2))
+    assert points.size >= 1000 and float(np.median(distance)) < 0.1
