@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from fivegbench import kinds
+from fivegbench import history, kinds
 from fivegbench.nr.arfcn import hz_to_arfcn
 from fivegbench.report.quantities import difference, quantity
 
@@ -113,7 +113,8 @@ def anchor(m: dict[str, Any]) -> str:
 
 
 def point_text(m: dict[str, Any]) -> str:
-    text = ", ".join(f"{k} {v}" for k, v in m.get("point", {}).items())
+    """A measurement's sweep point, and its repeat when there are several."""
+    text = history.point_text(m.get("point", {}))
     repeat = m.get("repeat", "1/1")
     return f"{text} (repeat {repeat})" if repeat != "1/1" else text
 

@@ -798,6 +798,13 @@ def _mark_worst(ax: Axes, m: dict[str, Any], result: Any) -> str:
 # --------------------------------------------------------------------------- other point plots
 
 
+def _rate_floor(ax: Axes, m: dict[str, Any], name: str) -> None:
+    """The lower limit of a rate value (Mbit/s) as a dashed line, when it has one."""
+    limit = _bound(m, name, "low")
+    if math.isfinite(limit):
+        ax.axhline(limit, color=LIMIT, lw=1.4, ls="--", label=f"limit ≥ {limit:g} Mbit/s")
+
+
 def _evm_point(run_dir: Path, m: dict[str, Any]) -> list[Drawn]:
     """EVM of every complete slot (``conditions.evm_per_slot_pct``) with the RMS over the capture
     and the limit, then the constellation (:func:`_constellation`)."""
@@ -911,9 +918,7 @@ def _throughput_point(run_dir: Path, m: dict[str, Any]) -> list[Drawn]:
     peak = _value(m, "peak_rate")
     if math.isfinite(peak):
         ax.axhline(peak, color=CARRIER, lw=1.0, ls="-.", label=f"TS 38.306 peak {peak:.0f} Mbit/s")
-    limit = _bound(m, "throughput", "low")
-    if math.isfinite(limit):
-        ax.axhline(limit, color=LIMIT, lw=1.4, ls="--", label=f"limit ≥ {limit:g} Mbit/s")
+    _rate_floor(ax, m, "throughput")
     ax.set_ylim(bottom=0)
     _labels(ax, "time from the start of the run (s)", "goodput (Mbit/s)")
     caption = (
@@ -979,9 +984,7 @@ def _capacity_point(run_dir: Path, m: dict[str, Any]) -> list[Drawn]:
     capacity = _value(m, "capacity")
     if math.isfinite(capacity):
         ax.axhline(capacity, color=CARRIER, lw=1.0, ls="--", label=f"capacity {capacity:.1f} Mbit/s")
-    limit = _bound(m, "capacity", "low")
-    if math.isfinite(limit):
-        ax.axhline(limit, color=LIMIT, lw=1.4, ls="--", label=f"limit ≥ {limit:g} Mbit/s")
+    _rate_floor(ax, m, "capacity")
     ax.set_ylim(0, 1.1 * float(np.nanmax(np.concatenate([offered, goodput, [1.0]]))))
     _labels(ax, "trial", "UDP rate (Mbit/s)")
     ax.xaxis.set_major_locator(MaxNLocator(TICKS * 2, integer=True))
